@@ -1,0 +1,163 @@
+/*
+ * Plain data shared by the client engine, the band engine and the codecs:
+ * band models, logical channels, and decoded values.
+ */
+#ifndef MIBAND_TYPES_H
+#define MIBAND_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum miband_model {
+	MIBAND_MODEL_MB2 = 0, /* Mi Band 2: auth flags 0x08 */
+	MIBAND_MODEL_MB3 = 1, /* Mi Band 3: auth flags 0x00 (the default) */
+	MIBAND_MODEL_MB4 = 2, /* Mi Band 4: flags 0x08, crypt 0x80 */
+	MIBAND_MODEL_MB5 = 3, /* Mi Band 5: as MB4 */
+	MIBAND_MODEL_MB6 = 4, /* Mi Band 6, old-protocol firmware: as MB4 */
+	MIBAND_MODEL_COUNT
+};
+
+/* "mb3" etc.; NULL for an unknown model. */
+const char *miband_model_name(enum miband_model model);
+/* Friendly name "Mi Band 3". */
+const char *miband_model_display_name(enum miband_model model);
+/* Parses "mb3", "3", "miband3", "Mi Band 3"; returns 0 or MIBAND_E_INVAL. */
+int miband_model_parse(const char *s, enum miband_model *ret_model);
+
+/*
+ * Logical channels: one per characteristic the engines use.  Transports
+ * map them to handles by UUID (miband_channel_uuid()).
+ */
+enum miband_channel {
+	MIBAND_CH_AUTH = 0,     /* FEE1 / H(0009) */
+	MIBAND_CH_TIME,         /* FEE0 / 2A2B */
+	MIBAND_CH_BATTERY,      /* FEE0 / H(0006) */
+	MIBAND_CH_STEPS,        /* FEE0 / H(0007) */
+	MIBAND_CH_EVENTS,       /* FEE0 / H(0010) */
+	MIBAND_CH_FETCH_CTL,    /* FEE0 / H(0004) */
+	MIBAND_CH_FETCH_DATA,   /* FEE0 / H(0005) */
+	MIBAND_CH_CONFIG,       /* FEE0 / H(0003) */
+	MIBAND_CH_USER,         /* FEE0 / H(0008) */
+	MIBAND_CH_CHUNKED,      /* FEE0 / H(0020) */
+	MIBAND_CH_SENSOR_CTL,   /* FEE0 / H(0001) */
+	MIBAND_CH_SENSOR_DATA,  /* FEE0 / H(0002) */
+	MIBAND_CH_HR_MEAS,      /* 180D / 2A37 */
+	MIBAND_CH_HR_CTL,       /* 180D / 2A39 */
+	MIBAND_CH_ALERT,        /* 1802 / 2A06 */
+	MIBAND_CH_NEW_ALERT,    /* 1811 / 2A46 */
+	MIBAND_CH_DEVICE_NAME,  /* 1800 / 2A00 */
+	MIBAND_CH_DIS_SERIAL,   /* 180A / 2A25 */
+	MIBAND_CH_DIS_HW_REV,   /* 180A / 2A27 */
+	MIBAND_CH_DIS_SW_REV,   /* 180A / 2A28 */
+	MIBAND_CH_DIS_SYSTEM_ID,/* 180A / 2A23 */
+	MIBAND_CH_DIS_PNP_ID,   /* 180A / 2A50 */
+	MIBAND_CH_COUNT
+};
+
+/* GATT characteristic properties (the ATT bit values). */
+#define MIBAND_PROP_READ 0x02u
+#define MIBAND_PROP_WRITE_NR 0x04u /* write without response */
+#define MIBAND_PROP_WRITE 0x08u
+#define MIBAND_PROP_NOTIFY 0x10u
+#define MIBAND_PROP_INDICATE 0x20u
+
+struct miband_channel_info {
+	enum miband_channel channel;
+	const char *name;      /* "auth", "battery", ... */
+	uint16_t service16;    /* 16-bit service UUID (FEE0, FEE1, 180D...) */
+	uint16_t uuid16;       /* 16-bit short form of the characteristic */
+	bool huami_base;       /* uuid16 expands on the Huami base UUID */
+	uint8_t props;         /* MIBAND_PROP_* as on a Mi Band 3 */
+};
+
+/* NULL for an out-of-range channel. */
+const struct miband_channel_info *miband_channel_info(enum miband_channel ch);
+/* Writes the 36-char lower-case UUID and a NUL into buf[37]. */
+int miband_channel_uuid(enum miband_channel ch, char *buf, size_t cap);
+/* Same for a service UUID16 (always on the SIG base). */
+int miband_uuid16_str(uint16_t uuid16, bool huami_base, char *buf, size_t cap);
+/* Reverse lookup of a 36-char UUID string (case-insensitive). */
+int miband_channel_from_uuid(const char *uuid, enum miband_channel *ret_ch);
+
+/* Date and time as the band encodes it (local time plus offset). */
+struct miband_time {
+	uint16_t year;
+	uint8_t month;   /* 1..12 */
+	uint8_t day;     /* 1..31 */
+	uint8_t hour;
+	uint8_t minute;
+	uint8_t second;
+	uint8_t dow;     /* 1 = Monday .. 7 = Sunday; 0 = not given */
+	int8_t tz;       /* UTC offset in quarter hours, DST included */
+};
+
+struct miband_battery {
+	uint8_t level;           /* percent */
+	bool charging;
+	struct miband_time last_off;    /* previous battery event */
+	struct miband_time last_charge;
+	uint8_t last_charge_level;      /* percent */
+};
+
+struct miband_steps {
+	uint32_t steps;
+	uint32_t meters;
+	uint32_t kcal;
+	bool has_distance;   /* false for the short 5-byte form */
+};
+
+/* Device event codes notified on MIBAND_CH_EVENTS (PROTOCOL.md 4.9). */
+enum miband_device_event_code {
+	MIBAND_DEV_FELL_ASLEEP = 0x01,
+	MIBAND_DEV_WOKE_UP = 0x02,
+	MIBAND_DEV_GOAL_REACHED = 0x03,
+	MIBAND_DEV_BUTTON = 0x04,
+	MIBAND_DEV_NON_WEAR = 0x06,
+	MIBAND_DEV_CALL_REJECTED = 0x07,
+	MIBAND_DEV_FIND_PHONE_START = 0x08,
+	MIBAND_DEV_CALL_IGNORED = 0x09,
+	MIBAND_DEV_ALARM_TOGGLED = 0x0a,
+	MIBAND_DEV_BUTTON_LONG = 0x0b,
+	MIBAND_DEV_TICK_30MIN = 0x0e,
+	MIBAND_DEV_FIND_PHONE_STOP = 0x0f,
+	MIBAND_DEV_SILENT_MODE = 0x10,
+	MIBAND_DEV_WORKOUT_START = 0x14,
+	MIBAND_DEV_MTU = 0x16,
+	MIBAND_DEV_ALARM_CHANGED = 0x1a,
+	MIBAND_DEV_MUSIC = 0xfe,
+};
+
+struct miband_device_event {
+	uint8_t code;     /* enum miband_device_event_code, or unknown */
+	uint16_t arg;     /* second byte (music action, silent on/off) or MTU */
+	const char *name; /* "button", "find-phone-start", "unknown" */
+};
+
+/* Device Information fields. */
+enum miband_devinfo {
+	MIBAND_DEVINFO_SERIAL = 0,
+	MIBAND_DEVINFO_HW_REV,
+	MIBAND_DEVINFO_SW_REV,
+	MIBAND_DEVINFO_SYSTEM_ID,
+	MIBAND_DEVINFO_PNP_ID,
+	MIBAND_DEVINFO_NAME,
+	MIBAND_DEVINFO_COUNT
+};
+
+/* One minute of activity history (PROTOCOL.md 5). */
+struct miband_sample {
+	uint8_t kind;       /* raw kind byte; low nibble is the activity kind */
+	uint8_t intensity;
+	uint8_t steps;
+	uint8_t heart_rate; /* 0xff or 0: not measured */
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif
