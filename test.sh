@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls exactly this).
+#
+#   ./test.sh
+#
+# Stages (each must pass):
+#   1. gcc build (warnings as errors) + every ctest suite, including the
+#      real-BlueZ scenarios in QEMU (tests/vm; MIBAND_SKIP_VM=1 skips them
+#      loudly)
+#   2. the same suites (but the VM) under ASan + UBSan
+#   3. clang build (warnings as errors)
+#   4. Cortex-M4 cross build of src/core + src/emu, with its size
+# Ends with one line `N passed, N failed` and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")"
+T0=$(date +%s)
+JOBS=$(nproc 2>/dev/null || echo 2)
+passed=0
+failed=0
+failures=
+
+scripts/deps.sh || { echo "test.sh: could not install the Debian packages it needs" >&2; exit 1; }
+
+# stage NAME: record the result of the last command (0 ok)
+record() {
+	if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures="$failures $1"; fi
+}
+
+# run ctest in a build dir and add its counts
+run_ctest() {
+	local dir=$1 name=$2; shift 2
+	local log="$dir/ctest.log"
+	(cd "$dir" && ctest --output-on-failure -j"$JOBS" "$@") 2>&1 | tee "$log"
+	local line
+	line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
+	if [ -z "$line" ]; then
+		echo "test.sh: $name: ctest printed no summary" >&2
+		record "$name" 1
+		return
+	fi
+	local nf total
+	nf=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
+	total=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/')
+	passed=$((passed + total - nf))
+	failed=$((failed + nf))
+	[ "$nf" -eq 0 ] || failures="$failures $name"
+}
+
+build() {
+	local dir=$1; shift
+	cmake -S . -B "$dir" -DMIBAND_WERROR=ON "$@" >"$dir.configure.log" 2>&1 &&
+		cmake --build "$dir" -j"$JOBS" 2>&1 | tail -n 30
+	return "${PIPESTATUS[0]}"
+}
+
+echo "== stage 1: gcc build + tests (incl. real BlueZ in QEMU)"
+mkdir -p build
+if build build -DCMAKE_C_COMPILER=gcc; then
+	record build-gcc 0
+	run_ctest build gcc
+else
+	cat build.configure.log; record build-gcc 1
+fi
+
+echo "== stage 2: ASan + UBSan"
+mkdir -p build-asan
+if build build-asan -DCMAKE_C_COMPILER=gcc -DMIBAND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug; then
+	record build-asan 0
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		run_ctest build-asan asan -E '^(vm|core-symbols)$'
+else
+	cat build-asan.configure.log; record build-asan 1
+fi
+
+echo "== stage 3: clang build"
+mkdir -p build-clang
+build build-clang -DCMAKE_C_COMPILER=clang -DMIBAND_TESTS=OFF
+record build-clang $?
+
+echo "== stage 4: Cortex-M4 cross build of the portable core"
+mkdir -p build-m4
+if cmake -S . -B build-m4 -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake \
+	-DMIBAND_CORE_ONLY=ON -DMIBAND_WERROR=ON >build-m4.configure.log 2>&1 &&
+	cmake --build build-m4 -j"$JOBS" 2>&1 | tail -n 30 && [ "${PIPESTATUS[0]}" -eq 0 ]; then
+	arm-none-eabi-size -t build-m4/libmiband_portable.a | tail -n 1 |
+		awk '{printf "cortex-m4 -Os: core+emu text %s data %s bss %s\n", $1, $2, $3}'
+	record cortex-m4 0
+else
+	cat build-m4.configure.log; record cortex-m4 1
+fi
+
+echo "== test.sh: $(( $(date +%s) - T0 )) s"
+[ -z "$failures" ] || echo "failed stages/suites:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
