@@ -199,6 +199,18 @@ int miband_decode_fetch_reply(const uint8_t *data, size_t len,
 int miband_encode_fetch_reply_start(uint8_t *buf, size_t cap, uint8_t status,
 				    uint32_t count,
 				    const struct miband_time *first);
+/*
+ * A data packet on H(0005): <counter> then 4-byte samples (kind,
+ * intensity, steps, heart rate).  Returns the number of samples (>= 1)
+ * and points *ret_samples into data, or MIBAND_E_MALFORMED when len is
+ * not 1 + 4n.
+ */
+#define MIBAND_SAMPLE_LEN 4
+int miband_decode_fetch_packet(const uint8_t *data, size_t len,
+			       uint8_t *ret_counter,
+			       const uint8_t **ret_samples);
+/* Unpacks one 4-byte sample. */
+void miband_sample_decode(const uint8_t *p, struct miband_sample *ret);
 
 #ifdef __cplusplus
 }
