@@ -165,6 +165,12 @@ struct miband_band {
 	uint64_t fetch_next_at;
 	int64_t unix_origin;     /* band clock (UTC s) at clock_origin */
 	uint8_t text[MIBAND_TEXT_MAX];
+	uint8_t auth_last[3];    /* last auth reply (readable on AUTH) */
+	uint8_t hr_interval;     /* 14 NN: minutes, 0 off */
+	uint8_t chunk_state;     /* chunked message being reassembled */
+	uint8_t chunk_type;
+	uint64_t hr_oneshot_at;  /* one-shot HR result due */
+	uint64_t steps_next_at;  /* next realtime-steps check */
 	uint8_t qhead, qlen;
 	struct miband__band_queued q[MIBAND_BAND_ACTION_QUEUE];
 };
