@@ -82,6 +82,8 @@ struct miband_link {
 	uint64_t now;
 	bool connected;
 	uint32_t packets_to_band, packets_to_client, dropped;
+	bool session_more;  /* session actions left undrained (link full) */
+	bool band_more;     /* band actions left undrained (link full) */
 	uint8_t n;
 	struct miband__link_packet pkt[MIBAND_LINK_QUEUE];
 };
