@@ -151,7 +151,11 @@ int miband_bluez_get_fd(struct miband_bluez *bz);
 int miband_bluez_get_timeout(struct miband_bluez *bz, uint64_t *ret_usec);
 /*
  * Does all pending work without blocking: D-Bus messages, notification
- * sockets, internal timers, the session's deadline.  Returns 0, or a
+ * sockets, internal timers, the session's deadline.  The session gets one
+ * input per call (its contract: drain after every input), and
+ * get_timeout() says "at once" while more are queued; with a ready
+ * callback (attach_session) all queued inputs are fed, with ready called
+ * after each.  Returns 0, or a
  * negative code only if the bus connection itself is lost
  * (MIBAND_E_NO_BLUEZ: bluetoothd or the bus went away; the band counts as
  * disconnected).  Failures of single operations are delivered to their
@@ -161,8 +165,9 @@ int miband_bluez_process(struct miband_bluez *bz);
 /*
  * Blocking helper: polls the fd until it is readable, the transport's own
  * timeout, or timeout_usec (relative; UINT64_MAX: no limit) passes, then
- * processes.  Returns what process() returns; 0 also when a signal
- * interrupted the wait (so a SIGINT handler's flag can be checked).
+ * processes.  Returns what process() returns, or 1 when a signal
+ * interrupted the wait before anything was processed (so a SIGINT
+ * handler's flag can be checked).
  */
 int miband_bluez_wait(struct miband_bluez *bz, uint64_t timeout_usec);
 /*
