@@ -28,6 +28,10 @@ struct mb_device_opts {
 	const char *state_dir;      /* emu: where the band keeps its state */
 	const char *trace_path;     /* btsnoop trace, or NULL */
 	bool trace_secrets;         /* don't redact key material in traces */
+	/* emu only (fields added for mibandctl; zero = the defaults) */
+	enum miband_pairing_policy emu_pairing; /* the emulated wearer */
+	bool realtime;              /* pace virtual time to real time
+				     * (--follow), else as fast as possible */
 };
 
 /* Opens "emu", a BD address, or "unix:PATH".  0 or a MIBAND_E_* code;
