@@ -221,7 +221,8 @@ static void client_op(struct miband_link *l, const struct miband_action *a)
 						     l->now);
 		return;
 	}
-	packet(&p, later(l, l->now), MIBAND_LINK_TO_BAND, a->type, a->channel,
+	packet(&p, later(l, l->now), MIBAND_LINK_TO_BAND, (int)a->type,
+	       a->channel,
 	       a->type == MIBAND_ACTION_WRITE ? a->data : NULL,
 	       a->type == MIBAND_ACTION_WRITE ? a->len : 0);
 	if (a->type == MIBAND_ACTION_WRITE && a->with_response)
