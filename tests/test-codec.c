@@ -222,6 +222,20 @@ TEST(auth_reply_decode)
 	CHECK_EQ(r.status, 4);
 	CHECK_EQ(bad_truncation(dec_auth, msg, 3, 99), -1);
 
+	/* an unknown status may carry data (Mi Band 4: 10 01 81 ...) */
+	n = test_hex("10 01 81 01 18 63 c2 cc e5 d1 59 41 3b ed 92 c4 b1 63 "
+		     "c2 79", msg, sizeof(msg));
+	CHECK_EQ(n, 20);
+	CHECK_EQ(miband_decode_auth_reply(msg, 20, &r), 0);
+	CHECK_EQ(r.status, 0x81);
+	CHECK_EQ(r.payload_len, 17);
+	CHECK(r.payload == msg + 3);
+	/* ... a known status may not */
+	CHECK_EQ(test_hex("10 03 04 00", msg, sizeof(msg)), 4);
+	CHECK_EQ(miband_decode_auth_reply(msg, 4, &r), MIBAND_E_MALFORMED);
+	CHECK_EQ(test_hex("10 03 01 00", msg, sizeof(msg)), 4);
+	CHECK_EQ(miband_decode_auth_reply(msg, 4, &r), MIBAND_E_MALFORMED);
+
 	/* garbage */
 	r.cmd = 0x77;
 	CHECK_EQ(test_hex("110301", msg, sizeof(msg)), 3);

@@ -231,6 +231,7 @@ struct miband_session {
 	uint8_t paired;        /* a key was set in this handshake */
 	uint8_t inflight;      /* a GATT op is outstanding */
 	uint8_t inflight_ch;
+	uint8_t flags;         /* internal: step waits for completion... */
 	uint8_t subscribed[(MIBAND_CH_COUNT + 7) / 8];
 	uint8_t hr_continuous;
 	uint8_t fetch_counter;

@@ -94,11 +94,18 @@ int miband_decode_auth_reply(const uint8_t *data, size_t len,
 		return MIBAND_E_MALFORMED;
 	r.payload = NULL;
 	r.payload_len = 0;
-	/* Only a successful random reply carries a payload: 16 bytes. */
 	if (step == MIBAND_AUTH_CMD_RANDOM &&
 	    r.status == MIBAND_AUTH_STATUS_OK) {
+		/* A successful random reply carries exactly 16 bytes. */
 		r.payload = miband__rd_bytes(&rd, 16);
 		r.payload_len = 16;
+	} else if (r.status != MIBAND_AUTH_STATUS_OK && r.status != 0x02 &&
+		   r.status != 0x04 && r.status != 0x08 &&
+		   miband__rd_left(&rd)) {
+		/* Known statuses are exactly 3 bytes; an unknown one may
+		 * carry data (the Mi Band 4's 10 01 81 <17 bytes>). */
+		r.payload_len = miband__rd_left(&rd);
+		r.payload = miband__rd_bytes(&rd, r.payload_len);
 	}
 	if (!miband__rd_done(&rd))
 		return MIBAND_E_MALFORMED;

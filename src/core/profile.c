@@ -75,7 +75,7 @@ int miband_uuid16_str(uint16_t uuid16, bool huami_base, char *buf, size_t cap)
 		return MIBAND_E_NOSPACE;
 	memcpy(buf, "0000", 4);
 	for (i = 0; i < 4; i++)
-		buf[4 + i] = hexdig[(uuid16 >> (12 - 4 * i)) & 0xfu];
+		buf[4 + i] = hexdig[((unsigned)uuid16 >> (12 - 4 * i)) & 0xfu];
 	memcpy(buf + 8, tail, sizeof(huami_tail)); /* 28 chars and the NUL */
 	return 0;
 }
