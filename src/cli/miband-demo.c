@@ -26,6 +26,24 @@ static void hex(char *out, size_t cap, const uint8_t *d, size_t n)
 	out[o] = 0;
 }
 
+static const char *kind_name(enum miband_link_dir dir, int kind)
+{
+	bool up = dir == MIBAND_LINK_TO_BAND;
+
+	switch (kind) {
+	case MIBAND_ACTION_WRITE:
+		return up ? "write" : "write-ok";
+	case MIBAND_ACTION_SUBSCRIBE:
+		return up ? "subscribe" : "subscribed";
+	case MIBAND_ACTION_READ:
+		return up ? "read" : "value";
+	case MIBAND_ACTION_DISCONNECT:
+		return "disconnect";
+	default:
+		return "notify";
+	}
+}
+
 /* Prints every packet the link delivers, key material redacted. */
 static void trace(enum miband_link_dir dir, int kind, enum miband_channel ch,
 		  const uint8_t *data, size_t len, uint64_t now,
@@ -42,13 +60,10 @@ static void trace(enum miband_link_dir dir, int kind, enum miband_channel ch,
 	if (ch == MIBAND_CH_AUTH && dir == MIBAND_LINK_TO_BAND && len == 18)
 		shown = 2;
 	hex(buf, sizeof(buf), data, shown);
-	printf("  %6" PRIu64 " ms  %s %-8s %-9s %s%s\n", now,
+	printf("  %6" PRIu64 " ms  %s %-8s %-10s %s%s\n", now,
 	       dir == MIBAND_LINK_TO_BAND ? "phone>band" : "band>phone",
-	       ci ? ci->name : "?",
-	       kind == MIBAND_ACTION_WRITE       ? "write"
-	       : kind == MIBAND_ACTION_SUBSCRIBE ? "subscribe"
-	       : kind == MIBAND_ACTION_READ      ? "read"
-					       : "notify",
+	       kind == MIBAND_ACTION_DISCONNECT ? "-" : ci ? ci->name : "?",
+	       kind_name(dir, kind),
 	       buf, shown < len ? " <16 bytes redacted>" : "");
 }
 
@@ -193,8 +208,12 @@ int main(int argc, char **argv)
 
 	/* A reconnect authenticates with the stored key: no prompt. */
 	miband_link_disconnect(&l);
-	while (miband_link_run(&l, miband_link_now(&l) + 100, &(struct miband_link_output){0}) > 0)
-		;
+	{
+		struct miband_link_output drop;
+
+		while (miband_link_run(&l, miband_link_now(&l) + 100, &drop) > 0)
+			;
+	}
 	miband_session_init(&s, &sc, key);
 	if (wrong) {
 		memcpy(other, key, sizeof(other));

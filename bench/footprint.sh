@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Footprint of the portable core on Cortex-M4 (issue: performance, 1c):
+# text/data/bss of src/core and src/emu built with
+#   arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -ffunction-sections
+# and sizeof the session, band and link structs on that target.
+# Heap use is zero by construction (tests/core-symbols.test.sh checks
+# that no allocator is referenced).
+#   bench/footprint.sh [BUILD_DIR]      (default build-m4)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${1:-build-m4}
+cmake -S . -B "$B" -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake \
+	-DMIBAND_CORE_ONLY=ON >/dev/null
+cmake --build "$B" -j"$(nproc)" >/dev/null
+objdir="$B/CMakeFiles/miband_core.dir/src"
+sum() { arm-none-eabi-size "$@" | awk 'NR>1 {t+=$1; d+=$2; b+=$3} END {printf "%6d %6d %6d", t, d, b}'; }
+printf '%-28s %6s %6s %6s\n' "part (Cortex-M4, -Os)" text data bss
+printf '%-28s %s\n' "core (client engine+codec)" "$(sum "$objdir"/core/*.obj)"
+printf '%-28s %s\n' "emu (band engine+link)" "$(sum "$objdir"/emu/*.obj)"
+for f in "$objdir"/core/*.obj "$objdir"/emu/*.obj; do
+	printf '  %-26s %s\n' "$(basename "$f" .c.obj)" "$(sum "$f")"
+done
+probe=$(mktemp -d)
+cat >"$probe/p.c" <<'C'
+#include "miband/miband.h"
+char sizeof_session[sizeof(struct miband_session)];
+char sizeof_band[sizeof(struct miband_band)];
+char sizeof_link[sizeof(struct miband_link)];
+char sizeof_action[sizeof(struct miband_action)];
+char sizeof_event[sizeof(struct miband_event)];
+C
+arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -Iinclude -c "$probe/p.c" -o "$probe/p.o"
+arm-none-eabi-nm -S "$probe/p.o" | while read -r _ size _ name; do printf "%-28s %6d bytes\n" "sizeof(struct ${name#sizeof_})" "$((16#$size))"; done
+rm -rf "$probe"
