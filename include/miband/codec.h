@@ -9,6 +9,7 @@
 #ifndef MIBAND_CODEC_H
 #define MIBAND_CODEC_H
 
+#include "miband/config.h"
 #include "miband/types.h"
 
 #ifdef __cplusplus
