@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The key is never shown: a full session's stdout, stderr (--verbose
+# included), JSON and trace are searched for the key as hex (any case,
+# with or without separators), base64 (every alignment, standard and
+# URL-safe) and raw bytes; only the documented 2-byte prefix may appear.
+# The same search finds the key where it must be (the key store, a
+# --trace-secrets trace), so it is shown able to fail.
+. "$2/tests/data/cli/lib.sh" "$1" "$2"
+
+OUT="$T/outputs"
+mkdir -p "$OUT"
+i=0
+# record ARGS...: runs mibandctl, keeps everything it printed
+record() {
+	i=$((i + 1))
+	set +e
+	"$M" "$@" >"$OUT/$i.out" 2>"$OUT/$i.err"
+	echo "$?" >"$OUT/$i.rc"
+	set -e
+}
+
+record pair --device emu --new-key -v --trace "$OUT/pair.btsnoop"
+check "pair --new-key succeeded" test "$(cat "$OUT/1.rc")" = 0
+key=$(awk '$1 == "key" { print $2 }' "$XDG_CONFIG_HOME/miband/keys/emu")
+check "the generated key is in the key store" test "${#key}" = 32
+check "a fresh key differs from the test key" test "$key" != "$KEY"
+for args in "auth -v" "auth --json -v" "info -v" "battery --json" "steps -v" \
+	"time --sync -v" "hr -v --json" "alert text Hi there -v" "alert call Bob" \
+	"config goal 9000 -v" "keys list" "keys list --json" "keys list -v" \
+	"auth --key 000102030405060708090a0b0c0d0e0f -v" "--help" "help pair"; do
+	# shellcheck disable=SC2086
+	record $args --trace "$OUT/t$i.btsnoop"
+done
+record battery -v --trace "$OUT/last.btsnoop"
+# --follow as well, ended by SIGTERM after its first lines
+rm -f "$T/fifo" && mkfifo "$T/fifo"
+MIBANDCTL_EMU_SPEED=50 "$M" hr --follow -v --json >"$T/fifo" 2>"$OUT/follow.err" &
+pid=$!
+cleanup_hooks="kill $pid 2>/dev/null || true; $cleanup_hooks"
+exec 3<"$T/fifo"
+for _ in 1 2 3; do
+	IFS= read -r -t 60 line <&3 && printf '%s\n' "$line" >>"$OUT/follow.out"
+done
+kill -TERM "$pid"
+cat <&3 >>"$OUT/follow.out"
+exec 3<&-
+set +e
+wait "$pid"
+frc=$?
+set -e
+check "hr --follow ended cleanly" test "$frc" = 0
+
+# leaks FILE...: prints the forms of $1 found in the files
+search() {
+	python3 - "$@" <<'PY'
+import base64, re, sys
+key = bytes.fromhex(sys.argv[1])
+files = sys.argv[2:]
+forms = {}
+h = key.hex()
+forms["hex"] = re.compile(re.escape(h), re.I)
+forms["hex-spaced"] = re.compile(r"[ :.-]?".join(h[i:i + 2] for i in range(0, 32, 2)), re.I)
+# 4-byte windows past the 2-byte prefix the CLI may show
+for o in range(2, 13):
+    forms["hex-window-%d" % o] = re.compile(re.escape(key[o:o + 4].hex()), re.I)
+for pad in range(3):
+    for name, enc in (("b64", base64.b64encode), ("b64url", base64.urlsafe_b64encode)):
+        e = enc(b"\0" * pad + key).decode()
+        # the characters that depend on key bytes only
+        start = (pad * 4 + 2) // 3
+        inner = e[start + 1:-3]
+        forms["%s-%d" % (name, pad)] = re.compile(re.escape(inner))
+found = set()
+for f in files:
+    data = open(f, "rb").read()
+    if key in data:
+        found.add("raw:" + f)
+    text = data.decode("latin-1")
+    for name, rx in forms.items():
+        if rx.search(text):
+            found.add(name + ":" + f)
+print("\n".join(sorted(found)))
+PY
+}
+
+ls "$OUT"/* >"$T/files"
+found=$(search "$key" $(cat "$T/files"))
+if [ -z "$found" ]; then
+	ok "the key appears in no output, error, JSON line or trace ($(wc -l <"$T/files") files)"
+else
+	not_ok "the key leaked:"
+	echo "$found" | sed 's/^/#   /'
+fi
+found=$(search "$KEY" $(cat "$T/files"))
+check "a --key given on the command line is not echoed either" test -z "$found"
+check "the 2-byte prefix and fingerprint are what is shown" \
+	grep -q "key ${key:0:4}\.\.\., SHA256:" "$OUT/1.out"
+
+# the search works: it finds the key where it belongs
+found=$(search "$key" "$XDG_CONFIG_HOME/miband/keys/emu")
+check "control: the search finds the key in the key store (hex)" grep -q '^hex:' <<<"$found"
+printf '%s' "$key" | xxd -r -p | base64 >"$T/b64-0"
+printf '00%s' "$key" | xxd -r -p | base64 >"$T/b64-1"
+printf '0000%s' "$key" | xxd -r -p | base64 -w0 | tr '+/' '-_' >"$T/b64-2"
+found=$(search "$key" "$T/b64-0" "$T/b64-1" "$T/b64-2")
+for k in "b64-0:$T/b64-0" "b64-1:$T/b64-1" "b64url-2:$T/b64-2"; do
+	check "control: the search finds base64 (${k%%:*})" grep -qxF "$k" <<<"$found"
+done
+record pair --device emu --key "$KEY" --trace "$T/secret.btsnoop" --trace-secrets
+found=$(search "$KEY" "$T/secret.btsnoop")
+check "control: the raw key is found in a --trace-secrets trace" grep -q '^raw:' <<<"$found"
+
+# --key is overwritten in the process's argv (ps, /proc/PID/cmdline)
+rm -f "$T/fifo" && mkfifo "$T/fifo"
+MIBANDCTL_EMU_SPEED=50 "$M" hr --follow --key "$KEY" >"$T/fifo" 2>/dev/null &
+pid=$!
+cleanup_hooks="kill $pid 2>/dev/null || true; $cleanup_hooks"
+exec 3<"$T/fifo"
+IFS= read -r -t 60 line <&3 || true
+tr '\0' ' ' <"/proc/$pid/cmdline" >"$T/cmdline"
+kill -INT "$pid"
+cat <&3 >/dev/null
+exec 3<&-
+wait "$pid" || true
+check "the running process shows --key's value overwritten" grep -q -- '--key xxxxxxxx' "$T/cmdline"
+check "... and not the key" sh -c "! grep -qi '$KEY' '$T/cmdline'"
+
+finish
