@@ -1600,6 +1600,14 @@ TEST(req_fetch)
 	/* waiting for the application: no deadline */
 	CHECK_EQ(miband_session_deadline_ms(&h.s), UINT64_MAX);
 	CHECK(miband_session_is_busy(&h.s));
+	/* a repeated end-of-batch or start reply does not abort the batch;
+	 * late data is ignored */
+	notify_hex(&h, MIBAND_CH_FETCH_CTL, "10 02 01");
+	notify_hex(&h, MIBAND_CH_FETCH_CTL,
+		   "10 01 01 08 00 00 00 e3 07 06 01 0a 2a 00 08");
+	notify_hex(&h, MIBAND_CH_FETCH_DATA, "02 00 0c 00 ff");
+	CHECK(x_end(&h));
+	CHECK(miband_session_is_busy(&h.s));
 	CHECK_EQ(miband_session_fetch_stored(&h.s, h.now), 0);
 	drain(&h);
 	CHECK(x_write(&h, MIBAND_CH_FETCH_CTL, "03", 0, false));
@@ -1674,6 +1682,10 @@ TEST(req_fetch_errors)
 		r.u.time.month = 6;
 		CHECK_EQ(req(&h, &r), MIBAND_E_INVAL);
 	}
+	/* an ACK reply in the middle of the data */
+	CHECK(fetch_begin(&h, false, "08 00 00 00"));
+	notify_hex(&h, MIBAND_CH_FETCH_CTL, "10 03 01");
+	CHECK(x_error(&h, MIBAND_REQ_FETCH, MIBAND_E_UNEXPECTED));
 	/* end of batch with an error status */
 	CHECK(fetch_begin(&h, false, "08 00 00 00"));
 	notify_hex(&h, MIBAND_CH_FETCH_CTL, "10 02 04");

@@ -52,6 +52,14 @@
 
 #define NEVER UINT64_MAX
 
+/* The RAM budget on 32-bit targets (Cortex-M) with the default limits:
+ * 512 bytes per session (352 with arm-none-eabi-gcc today). */
+#if MIBAND_ACTION_QUEUE == 4 && MIBAND_WRITE_MAX == 20 && \
+	MIBAND_VALUE_MAX == 32
+typedef char miband__session_fits[sizeof(void *) > 4 ||
+				  sizeof(struct miband_session) <= 512 ? 1 : -1];
+#endif
+
 /* s->flags */
 #define F_WAIT_DONE 0x01u /* the step advances on its op's completion */
 #define F_WIPE 0x02u      /* wbuf held a secret handed out last call */
@@ -1081,6 +1089,10 @@ static void fetch_ctl(struct miband_session *s, const uint8_t *data,
 			fail(s, MIBAND_E_FETCH_STATUS);
 		else
 			finish(s, MIBAND_EV_DONE);
+	} else if ((f.cmd == 0x01 && s->state > FS_WAIT) ||
+		   (f.cmd == 0x02 && s->state >= FS_STORED)) {
+		/* A repeat of a reply already handled: harmless, and the
+		 * batch may be half stored, so do not abort for it. */
 	} else {
 		fail(s, MIBAND_E_UNEXPECTED);
 	}
