@@ -110,24 +110,24 @@ static int bad_truncation(decode_fn fn, const uint8_t *msg, size_t len,
 }
 
 /* Every cap below the encoded length gives NOSPACE. */
-#define CHECK_CAPS(call_with_cap, full_len)                                    \
-	do {                                                                   \
-		size_t cap_;                                                   \
-		for (cap_ = 0; cap_ < (size_t)(full_len); cap_++) {            \
-			uint8_t *cb_ = malloc(cap_ ? cap_ : 1);                \
-			int r_ = (call_with_cap);                              \
-			free(cb_);                                             \
-			if (r_ != MIBAND_E_NOSPACE) {                          \
-				TEST_FAIL_AT(__FILE__, __LINE__,                \
-					     "cap %zu gave %d", cap_, r_);     \
-				return;                                        \
-			}                                                      \
-		}                                                              \
+#define CHECK_CAPS(call_with_cap, full_len)                                \
+	do {                                                               \
+		size_t cap_;                                               \
+		for (cap_ = 0; cap_ < (size_t)(full_len); cap_++) {        \
+			uint8_t *cb_ = malloc(cap_ ? cap_ : 1);            \
+			int r_ = (call_with_cap);                          \
+			free(cb_);                                         \
+			if (r_ != MIBAND_E_NOSPACE) {                      \
+				TEST_FAIL_AT(__FILE__, __LINE__,           \
+					     "cap %zu gave %d", cap_, r_); \
+				return;                                    \
+			}                                                  \
+		}                                                          \
 	} while (0)
 
-static const uint8_t key71[16] = { 0xd8, 0x8c, 0xa0, 0xfe, 0xf5, 0x04,
-				   0xcc, 0x82, 0x73, 0x5f, 0x15, 0xfe,
-				   0xb6, 0xbf, 0x9b, 0x1f };
+static const uint8_t key71[16] = {0xd8, 0x8c, 0xa0, 0xfe, 0xf5, 0x04,
+				  0xcc, 0x82, 0x73, 0x5f, 0x15, 0xfe,
+				  0xb6, 0xbf, 0x9b, 0x1f};
 
 /* ---- auth ---- */
 
@@ -137,7 +137,8 @@ TEST(auth_set_key)
 
 	CHECK_EQ(miband_encode_auth_set_key(buf, sizeof(buf), 0x00, key71), 18);
 	CHECK_EQ(test_hex("01 00 d88ca0fef504cc82735f15feb6bf9b1f", want,
-			  sizeof(want)), 18);
+			  sizeof(want)),
+		 18);
 	CHECK_MEM(buf, want, 18);
 	CHECK_EQ(miband_encode_auth_set_key(buf, sizeof(buf), 0x08, key71), 18);
 	CHECK_EQ(buf[0], 0x01);
@@ -155,8 +156,9 @@ TEST(auth_request_random)
 	CHECK_EQ(buf[1], 0x00);
 	CHECK_EQ(miband_encode_auth_request_random(buf, sizeof(buf), 8, 0), 2);
 	CHECK_EQ(buf[1], 0x08);
-	CHECK_EQ(miband_encode_auth_request_random(buf, sizeof(buf), 0x08,
-						   0x80), 5);
+	CHECK_EQ(
+		miband_encode_auth_request_random(buf, sizeof(buf), 0x08, 0x80),
+		5);
 	CHECK_EQ(test_hex("82 08 02 01 00", want, sizeof(want)), 5);
 	CHECK_MEM(buf, want, 5);
 	CHECK_CAPS(miband_encode_auth_request_random(cb_, cap_, 8, 0x80), 5);
@@ -172,7 +174,8 @@ TEST(auth_answer)
 	CHECK_EQ(test_hex("ce1c0135db39e61f1a27012fb907df3b", ans, 16), 16);
 	CHECK_EQ(miband_encode_auth_answer(buf, sizeof(buf), 0, 0, ans), 18);
 	CHECK_EQ(test_hex("03 00 ce1c0135db39e61f1a27012fb907df3b", want,
-			  sizeof(want)), 18);
+			  sizeof(want)),
+		 18);
 	CHECK_MEM(buf, want, 18);
 	CHECK_EQ(miband_encode_auth_answer(buf, sizeof(buf), 8, 0x80, ans), 18);
 	CHECK_EQ(buf[0], 0x83);
@@ -224,7 +227,8 @@ TEST(auth_reply_decode)
 
 	/* an unknown status may carry data (Mi Band 4: 10 01 81 ...) */
 	n = test_hex("10 01 81 01 18 63 c2 cc e5 d1 59 41 3b ed 92 c4 b1 63 "
-		     "c2 79", msg, sizeof(msg));
+		     "c2 79",
+		     msg, sizeof(msg));
 	CHECK_EQ(n, 20);
 	CHECK_EQ(miband_decode_auth_reply(msg, 20, &r), 0);
 	CHECK_EQ(r.status, 0x81);
@@ -283,13 +287,15 @@ TEST(calendar)
 TEST(time_gb_vector)
 {
 	/* 2022-12-15 20:38:53 CET (PROTOCOL.md 7.2) */
-	struct miband_time t = { 2022, 12, 15, 20, 38, 53, 0, 4 };
+	struct miband_time t = {2022, 12, 15, 20, 38, 53, 0, 4};
 	uint8_t buf[16], want[16];
 	struct miband_time back;
 
 	CHECK_EQ(test_hex("e6 07 0c 0f 14 26 35 04 00 00 04", want,
-			  sizeof(want)), 11);
-	CHECK_EQ(miband_encode_time(buf, sizeof(buf), &t), 11); /* dow computed */
+			  sizeof(want)),
+		 11);
+	CHECK_EQ(miband_encode_time(buf, sizeof(buf), &t),
+		 11); /* dow computed */
 	CHECK_MEM(buf, want, 11);
 	t.dow = 4;
 	CHECK_EQ(miband_encode_time(buf, sizeof(buf), &t), 11);
@@ -314,24 +320,24 @@ TEST(time_real_reads)
 	struct miband_time t;
 
 	/* ZV (MB2): 2018-04-15 16:20:43, Sunday, +3 h */
-	CHECK_EQ(test_hex("e2 07 04 0f 10 14 2b 07 00 00 0c", msg,
-			  sizeof(msg)), 11);
+	CHECK_EQ(test_hex("e2 07 04 0f 10 14 2b 07 00 00 0c", msg, sizeof(msg)),
+		 11);
 	CHECK_EQ(miband_decode_time(msg, 11, &t), 0);
 	CHECK_EQ(t.year, 2018);
 	CHECK_EQ(t.dow, 7);
 	CHECK_EQ(t.tz, 12);
 	CHECK_EQ(miband_time_to_unix(&t), 1523798443);
 	/* MX: 2017-05-08 14:52:24 Monday +8 h */
-	CHECK_EQ(test_hex("e1 07 05 08 0e 34 18 01 00 00 20", msg,
-			  sizeof(msg)), 11);
+	CHECK_EQ(test_hex("e1 07 05 08 0e 34 18 01 00 00 20", msg, sizeof(msg)),
+		 11);
 	CHECK_EQ(miband_decode_time(msg, 11, &t), 0);
 	CHECK_EQ(t.hour, 14);
 	CHECK_EQ(t.minute, 52);
 	CHECK_EQ(t.second, 24);
 	CHECK_EQ(t.tz, 32);
 	/* negative zone: -5:45 is -23 quarter hours */
-	CHECK_EQ(test_hex("e7 07 0b 0e 10 1c 14 02 00 00 e9", msg,
-			  sizeof(msg)), 11);
+	CHECK_EQ(test_hex("e7 07 0b 0e 10 1c 14 02 00 00 e9", msg, sizeof(msg)),
+		 11);
 	CHECK_EQ(miband_decode_time(msg, 11, &t), 0);
 	CHECK_EQ(t.tz, -23);
 	CHECK_EQ(miband_time_to_unix(&t), 1700000000);
@@ -340,7 +346,7 @@ TEST(time_real_reads)
 TEST(time_garbage)
 {
 	uint8_t msg[16];
-	struct miband_time t = { 2022, 12, 15, 20, 38, 53, 4, 4 };
+	struct miband_time t = {2022, 12, 15, 20, 38, 53, 4, 4};
 	uint8_t buf[16];
 
 	CHECK_EQ(miband_encode_time(msg, sizeof(msg), &t), 11);
@@ -395,7 +401,8 @@ TEST(time_unix_round_trip)
 		for (tz = -48; tz <= 56; tz += 13) {
 			miband_time_from_unix(s, (int8_t)tz, &t);
 			if (miband_time_to_unix(&t) != s ||
-			    t.dow != miband_day_of_week(t.year, t.month, t.day)) {
+			    t.dow != miband_day_of_week(t.year, t.month,
+							t.day)) {
 				TEST_FAIL_AT(__FILE__, __LINE__, "%lld tz %d",
 					     (long long)s, tz);
 				return;
@@ -406,7 +413,7 @@ TEST(time_unix_round_trip)
 
 TEST(datetime7)
 {
-	struct miband_time t = { 2017, 4, 27, 2, 5, 7, 0, 0 }, back;
+	struct miband_time t = {2017, 4, 27, 2, 5, 7, 0, 0}, back;
 	uint8_t buf[8], want[8];
 
 	CHECK_EQ(miband_encode_datetime7(buf, sizeof(buf), &t), 7);
@@ -428,7 +435,9 @@ TEST(battery_mx_example)
 	struct miband_battery b;
 
 	CHECK_EQ(test_hex("0f 4f 00 e1 07 04 1b 02 05 07 20 e1 07 04 1b 06 32 "
-			  "0a 20 64", msg, sizeof(msg)), 20);
+			  "0a 20 64",
+			  msg, sizeof(msg)),
+		 20);
 	CHECK_EQ(miband_decode_battery(msg, 20, &b), 0);
 	CHECK_EQ(b.level, 79);
 	CHECK(!b.charging);
@@ -555,24 +564,24 @@ TEST(device_events)
 		uint16_t arg;
 		const char *name;
 	} v[] = {
-		{ "01", 0x01, 0, "fell-asleep" },
-		{ "02", 0x02, 0, "woke-up" },
-		{ "03", 0x03, 0, "goal-reached" },
-		{ "04", 0x04, 0, "button" },
-		{ "06", 0x06, 0, "non-wear" },
-		{ "07", 0x07, 0, "call-rejected" },
-		{ "08", 0x08, 0, "find-phone-start" },
-		{ "09", 0x09, 0, "call-ignored" },
-		{ "0a", 0x0a, 0, "alarm-toggled" },
-		{ "0b", 0x0b, 0, "button-long" },
-		{ "0e", 0x0e, 0, "tick-30min" },
-		{ "0f", 0x0f, 0, "find-phone-stop" },
-		{ "10 01", 0x10, 1, "silent-mode" },
-		{ "14 00 01 05", 0x14, 0x0105, "workout-start" },
-		{ "16 f7 00", 0x16, 247, "mtu" },
-		{ "1a", 0x1a, 0, "alarm-changed" },
-		{ "fe 03", 0xfe, 3, "music" },
-		{ "fe e0", 0xfe, 0xe0, "music" },
+		{"01", 0x01, 0, "fell-asleep"},
+		{"02", 0x02, 0, "woke-up"},
+		{"03", 0x03, 0, "goal-reached"},
+		{"04", 0x04, 0, "button"},
+		{"06", 0x06, 0, "non-wear"},
+		{"07", 0x07, 0, "call-rejected"},
+		{"08", 0x08, 0, "find-phone-start"},
+		{"09", 0x09, 0, "call-ignored"},
+		{"0a", 0x0a, 0, "alarm-toggled"},
+		{"0b", 0x0b, 0, "button-long"},
+		{"0e", 0x0e, 0, "tick-30min"},
+		{"0f", 0x0f, 0, "find-phone-stop"},
+		{"10 01", 0x10, 1, "silent-mode"},
+		{"14 00 01 05", 0x14, 0x0105, "workout-start"},
+		{"16 f7 00", 0x16, 247, "mtu"},
+		{"1a", 0x1a, 0, "alarm-changed"},
+		{"fe 03", 0xfe, 3, "music"},
+		{"fe e0", 0xfe, 0xe0, "music"},
 	};
 	struct miband_device_event e;
 	uint8_t msg[8];
@@ -625,16 +634,17 @@ TEST(utf8_cut)
 	CHECK_EQ(cut_hex("e2 82 ac e2 82 ac", 2), 0);
 	CHECK_EQ(cut_hex("f0 9f 98 80 41", 4), 4);
 	CHECK_EQ(cut_hex("f0 9f 98 80 41", 3), 0);
-	CHECK_EQ(cut_hex("f4 8f bf bf", 4), 4);   /* U+10FFFF */
-	CHECK_EQ(cut_hex("ed 9f bf", 3), 3);      /* U+D7FF */
-	CHECK_EQ(cut_hex("ee 80 80", 3), 3);      /* U+E000 */
-	CHECK_EQ(cut_hex("c2 80", 2), 2);         /* U+0080 */
-	CHECK_EQ(cut_hex("e0 a0 80", 3), 3);      /* U+0800 */
-	CHECK_EQ(cut_hex("f0 90 80 80", 4), 4);   /* U+10000 */
+	CHECK_EQ(cut_hex("f4 8f bf bf", 4), 4); /* U+10FFFF */
+	CHECK_EQ(cut_hex("ed 9f bf", 3), 3);	/* U+D7FF */
+	CHECK_EQ(cut_hex("ee 80 80", 3), 3);	/* U+E000 */
+	CHECK_EQ(cut_hex("c2 80", 2), 2);	/* U+0080 */
+	CHECK_EQ(cut_hex("e0 a0 80", 3), 3);	/* U+0800 */
+	CHECK_EQ(cut_hex("f0 90 80 80", 4), 4); /* U+10000 */
 	/* invalid anywhere in the text, even past max */
-	CHECK_EQ(cut_hex("41 80", 1), MIBAND_E_BAD_UTF8);   /* lone continuation */
-	CHECK_EQ(cut_hex("c0 80", 2), MIBAND_E_BAD_UTF8);   /* overlong NUL */
-	CHECK_EQ(cut_hex("c1 bf", 2), MIBAND_E_BAD_UTF8);   /* overlong */
+	CHECK_EQ(cut_hex("41 80", 1),
+		 MIBAND_E_BAD_UTF8); /* lone continuation */
+	CHECK_EQ(cut_hex("c0 80", 2), MIBAND_E_BAD_UTF8); /* overlong NUL */
+	CHECK_EQ(cut_hex("c1 bf", 2), MIBAND_E_BAD_UTF8); /* overlong */
 	CHECK_EQ(cut_hex("e0 80 80", 3), MIBAND_E_BAD_UTF8);
 	CHECK_EQ(cut_hex("e0 9f bf", 3), MIBAND_E_BAD_UTF8);
 	CHECK_EQ(cut_hex("f0 80 80 80", 4), MIBAND_E_BAD_UTF8);
@@ -645,7 +655,7 @@ TEST(utf8_cut)
 	CHECK_EQ(cut_hex("f5 80 80 80", 4), MIBAND_E_BAD_UTF8);
 	CHECK_EQ(cut_hex("ff", 1), MIBAND_E_BAD_UTF8);
 	CHECK_EQ(cut_hex("fe", 1), MIBAND_E_BAD_UTF8);
-	CHECK_EQ(cut_hex("e2 82", 2), MIBAND_E_BAD_UTF8);    /* truncated */
+	CHECK_EQ(cut_hex("e2 82", 2), MIBAND_E_BAD_UTF8); /* truncated */
 	CHECK_EQ(cut_hex("41 e2 82", 1), MIBAND_E_BAD_UTF8);
 	CHECK_EQ(cut_hex("e2 41 ac", 3), MIBAND_E_BAD_UTF8);
 	CHECK_EQ(cut_hex("f0 9f 98 41", 4), MIBAND_E_BAD_UTF8);
@@ -660,11 +670,13 @@ TEST(new_alert)
 	const char *name = "J\xc3\xa9r\xc3\xb4me Dupont-Ex"; /* 18 bytes */
 
 	CHECK_EQ(miband_encode_new_alert(buf, 20, MIBAND_CATEGORY_CALL, 1,
-					 "Bob", 3), 5);
+					 "Bob", 3),
+		 5);
 	CHECK_EQ(test_hex("03 01 42 6f 62", want, sizeof(want)), 5);
 	CHECK_MEM(buf, want, 5);
-	CHECK_EQ(miband_encode_new_alert(buf, 20, MIBAND_CATEGORY_CALL, 0,
-					 NULL, 0), 2);
+	CHECK_EQ(miband_encode_new_alert(buf, 20, MIBAND_CATEGORY_CALL, 0, NULL,
+					 0),
+		 2);
 	CHECK_EQ(buf[0], 0x03);
 	CHECK_EQ(buf[1], 0x00);
 	/* cut to fit: 20 bytes at most, not in the middle of "é" */
@@ -675,9 +687,11 @@ TEST(new_alert)
 	CHECK_EQ(buf[2], 'J');
 	CHECK_EQ(miband_encode_new_alert(buf, 5, 3, 1, name, 18), 5);
 	CHECK_EQ(miband_encode_new_alert(buf, 20, MIBAND_CATEGORY_SMS, 1,
-					 "\xed\xa0\x80", 3), MIBAND_E_BAD_UTF8);
+					 "\xed\xa0\x80", 3),
+		 MIBAND_E_BAD_UTF8);
 	CHECK_EQ(miband_encode_new_alert(buf, 20, MIBAND_CATEGORY_CUSTOM, 1,
-					 "x", 1), MIBAND_E_INVAL);
+					 "x", 1),
+		 MIBAND_E_INVAL);
 	CHECK_EQ(miband_encode_new_alert(buf, 1, 3, 1, "x", 1),
 		 MIBAND_E_NOSPACE);
 }
@@ -693,13 +707,13 @@ TEST(app_notification_layout)
 					   MIBAND_CATEGORY_SMS, 0, "Ann",
 					   "Hi there", NULL);
 	CHECK_EQ(test_hex("05 01 41 6e 6e 00 48 69 20 74 68 65 72 65 00 20 00",
-			  want, sizeof(want)), 17);
+			  want, sizeof(want)),
+		 17);
 	CHECK_EQ(n, 17);
 	CHECK_MEM(buf, want, 17);
 
-	n = miband_encode_app_notification(buf, sizeof(buf), 230,
-					   MIBAND_CATEGORY_EMAIL, 0, "A", "",
-					   NULL);
+	n = miband_encode_app_notification(
+		buf, sizeof(buf), 230, MIBAND_CATEGORY_EMAIL, 0, "A", "", NULL);
 	CHECK_EQ(test_hex("01 01 41 00 20 00 20 00", want, sizeof(want)), 8);
 	CHECK_EQ(n, 8);
 	CHECK_MEM(buf, want, 8);
@@ -708,7 +722,8 @@ TEST(app_notification_layout)
 					   MIBAND_CATEGORY_CUSTOM, 0x16, "T",
 					   "b", "Signal");
 	CHECK_EQ(test_hex("fa 01 16 54 00 62 00 53 69 67 6e 61 6c 00", want,
-			  sizeof(want)), 14);
+			  sizeof(want)),
+		 14);
 	CHECK_EQ(n, 14);
 	CHECK_MEM(buf, want, 14);
 
@@ -758,9 +773,8 @@ TEST(app_notification_cuts)
 	for (i = 0; i < 100; i++)
 		memcpy(body + 3 * i, "\xe2\x82\xac", 3);
 	body[300] = 0;
-	n = miband_encode_app_notification(buf, sizeof(buf), 230,
-					   MIBAND_CATEGORY_SMS, 0, "T", body,
-					   NULL);
+	n = miband_encode_app_notification(
+		buf, sizeof(buf), 230, MIBAND_CATEGORY_SMS, 0, "T", body, NULL);
 	/* fixed: 2 + 1 (T) + 1 + 3 = 7; 223 for the body -> 222 (74 x 3) */
 	CHECK_EQ(n, 229);
 	CHECK_EQ(miband_utf8_cut((const char *)buf + 4, 222, 222), 222);
@@ -768,19 +782,19 @@ TEST(app_notification_cuts)
 	CHECK_EQ(buf[227], 0x20);
 	CHECK_EQ(buf[228], 0x00);
 	/* the MB2 limit */
-	n = miband_encode_app_notification(buf, sizeof(buf),
-					   miband_text_limit(MIBAND_MODEL_MB2),
-					   MIBAND_CATEGORY_SMS, 0, "T", body,
-					   NULL);
+	n = miband_encode_app_notification(
+		buf, sizeof(buf), miband_text_limit(MIBAND_MODEL_MB2),
+		MIBAND_CATEGORY_SMS, 0, "T", body, NULL);
 	CHECK(n > 0 && n <= 18);
 	/* too small for even the fixed part */
 	CHECK_EQ(miband_encode_app_notification(buf, sizeof(buf), 5,
 						MIBAND_CATEGORY_SMS, 0, "T",
-						"b", NULL), MIBAND_E_NOSPACE);
+						"b", NULL),
+		 MIBAND_E_NOSPACE);
 	/* the buffer, not the limit, too small */
-	CHECK_EQ(miband_encode_app_notification(buf, 10, 230,
-						MIBAND_CATEGORY_SMS, 0, "T",
-						body, NULL), MIBAND_E_NOSPACE);
+	CHECK_EQ(miband_encode_app_notification(
+			 buf, 10, 230, MIBAND_CATEGORY_SMS, 0, "T", body, NULL),
+		 MIBAND_E_NOSPACE);
 	/* invalid UTF-8 in any part */
 	CHECK_EQ(miband_encode_app_notification(buf, sizeof(buf), 230, 5, 0,
 						"\xc0\x80", "b", NULL),
@@ -830,7 +844,7 @@ TEST(chunks)
 	CHECK_EQ(n, 3);
 	total = 0;
 	for (i = 0; i < n; i++) {
-		static const uint8_t flags[3] = { 0x00, 0x40, 0x80 };
+		static const uint8_t flags[3] = {0x00, 0x40, 0x80};
 
 		r = miband_encode_chunk(buf, 20, 0, msg, 40, i, 17);
 		CHECK(r > 3);
@@ -865,18 +879,28 @@ TEST(config_encoders)
 		int which;
 		const char *hex;
 	} v[] = {
-		{ 0, "06 02 00 01" }, { 1, "06 02 00 00" },
-		{ 2, "06 0a 00 03" }, { 3, "06 0a 00 00" },
-		{ 4, "06 03 00 01" }, { 5, "06 03 00 00" },
-		{ 6, "06 05 00 01 00 00 00 00" }, { 7, "06 05 00 00" },
-		{ 8, "06 06 00 01" }, { 9, "06 0d 00 01" },
-		{ 10, "06 10 00 00 01" }, { 11, "06 10 00 00 00" },
-		{ 12, "06 16 00 01" }, { 13, "1a 00" },
-		{ 14, "1a 01 16 1e 07 00" }, { 15, "1a 02" },
-		{ 16, "09 82" }, { 17, "09 81 17 00 06 1e" }, { 18, "09 83" },
-		{ 19, "0a 7f 00 00 01 02 03 04 05 06 07 08" },
-		{ 20, "0a ff 01 00 01 02 03 04 05 06 07 08" },
-		{ 21, "06 1e 00 64 64 2e 4d 4d 2e 79 79 79 79" },
+		{0, "06 02 00 01"},
+		{1, "06 02 00 00"},
+		{2, "06 0a 00 03"},
+		{3, "06 0a 00 00"},
+		{4, "06 03 00 01"},
+		{5, "06 03 00 00"},
+		{6, "06 05 00 01 00 00 00 00"},
+		{7, "06 05 00 00"},
+		{8, "06 06 00 01"},
+		{9, "06 0d 00 01"},
+		{10, "06 10 00 00 01"},
+		{11, "06 10 00 00 00"},
+		{12, "06 16 00 01"},
+		{13, "1a 00"},
+		{14, "1a 01 16 1e 07 00"},
+		{15, "1a 02"},
+		{16, "09 82"},
+		{17, "09 81 17 00 06 1e"},
+		{18, "09 83"},
+		{19, "0a 7f 00 00 01 02 03 04 05 06 07 08"},
+		{20, "0a ff 01 00 01 02 03 04 05 06 07 08"},
+		{21, "06 1e 00 64 64 2e 4d 4d 2e 79 79 79 79"},
 	};
 	uint8_t buf[32], want[32];
 	size_t i;
@@ -885,28 +909,77 @@ TEST(config_encoders)
 		int n = test_hex(v[i].hex, want, sizeof(want)), r = -99;
 
 		switch (v[i].which) {
-		case 0: r = miband_encode_config_time_format(buf, 32, true); break;
-		case 1: r = miband_encode_config_time_format(buf, 32, false); break;
-		case 2: r = miband_encode_config_date_display(buf, 32, true); break;
-		case 3: r = miband_encode_config_date_display(buf, 32, false); break;
-		case 4: r = miband_encode_config_distance_unit(buf, 32, true); break;
-		case 5: r = miband_encode_config_distance_unit(buf, 32, false); break;
-		case 6: r = miband_encode_config_lift_wrist(buf, 32, true); break;
-		case 7: r = miband_encode_config_lift_wrist(buf, 32, false); break;
-		case 8: r = miband_encode_config_goal_notification(buf, 32, true); break;
-		case 9: r = miband_encode_config_rotate_wrist(buf, 32, true); break;
-		case 10: r = miband_encode_config_display_caller(buf, 32, true); break;
-		case 11: r = miband_encode_config_display_caller(buf, 32, false); break;
-		case 12: r = miband_encode_config_screen_unlock(buf, 32, true); break;
-		case 13: r = miband_encode_config_night_mode(buf, 32, 0, 1, 2, 3, 4); break;
-		case 14: r = miband_encode_config_night_mode(buf, 32, 1, 22, 30, 7, 0); break;
-		case 15: r = miband_encode_config_night_mode(buf, 32, 2, 0, 0, 0, 0); break;
-		case 16: r = miband_encode_config_dnd(buf, 32, 0, 0, 0, 0, 0); break;
-		case 17: r = miband_encode_config_dnd(buf, 32, 1, 23, 0, 6, 30); break;
-		case 18: r = miband_encode_config_dnd(buf, 32, 2, 0, 0, 0, 0); break;
-		case 19: r = miband_encode_config_display_items(buf, 32, 0x7e); break;
-		case 20: r = miband_encode_config_display_items(buf, 32, 0x1ff); break;
-		case 21: r = miband_encode_config_date_format(buf, 32, "dd.MM.yyyy"); break;
+		case 0:
+			r = miband_encode_config_time_format(buf, 32, true);
+			break;
+		case 1:
+			r = miband_encode_config_time_format(buf, 32, false);
+			break;
+		case 2:
+			r = miband_encode_config_date_display(buf, 32, true);
+			break;
+		case 3:
+			r = miband_encode_config_date_display(buf, 32, false);
+			break;
+		case 4:
+			r = miband_encode_config_distance_unit(buf, 32, true);
+			break;
+		case 5:
+			r = miband_encode_config_distance_unit(buf, 32, false);
+			break;
+		case 6:
+			r = miband_encode_config_lift_wrist(buf, 32, true);
+			break;
+		case 7:
+			r = miband_encode_config_lift_wrist(buf, 32, false);
+			break;
+		case 8:
+			r = miband_encode_config_goal_notification(buf, 32,
+								   true);
+			break;
+		case 9:
+			r = miband_encode_config_rotate_wrist(buf, 32, true);
+			break;
+		case 10:
+			r = miband_encode_config_display_caller(buf, 32, true);
+			break;
+		case 11:
+			r = miband_encode_config_display_caller(buf, 32, false);
+			break;
+		case 12:
+			r = miband_encode_config_screen_unlock(buf, 32, true);
+			break;
+		case 13:
+			r = miband_encode_config_night_mode(buf, 32, 0, 1, 2, 3,
+							    4);
+			break;
+		case 14:
+			r = miband_encode_config_night_mode(buf, 32, 1, 22, 30,
+							    7, 0);
+			break;
+		case 15:
+			r = miband_encode_config_night_mode(buf, 32, 2, 0, 0, 0,
+							    0);
+			break;
+		case 16:
+			r = miband_encode_config_dnd(buf, 32, 0, 0, 0, 0, 0);
+			break;
+		case 17:
+			r = miband_encode_config_dnd(buf, 32, 1, 23, 0, 6, 30);
+			break;
+		case 18:
+			r = miband_encode_config_dnd(buf, 32, 2, 0, 0, 0, 0);
+			break;
+		case 19:
+			r = miband_encode_config_display_items(buf, 32, 0x7e);
+			break;
+		case 20:
+			r = miband_encode_config_display_items(buf, 32, 0x1ff);
+			break;
+		case 21:
+			r = miband_encode_config_date_format(buf, 32,
+							     "dd.MM.yyyy");
+			break;
 		}
 		if (r != n || memcmp(buf, want, (size_t)n)) {
 			TEST_FAIL_AT(__FILE__, __LINE__, "case %d", v[i].which);
@@ -924,9 +997,9 @@ TEST(config_encoders)
 	CHECK_EQ(miband_encode_config_date_format(buf, 32, ""), MIBAND_E_INVAL);
 	CHECK_EQ(miband_encode_config_date_format(buf, 32, "dd\n"),
 		 MIBAND_E_INVAL);
-	CHECK_EQ(miband_encode_config_date_format(buf, 32,
-						  "dddddddddddddddddd"),
-		 MIBAND_E_INVAL);
+	CHECK_EQ(
+		miband_encode_config_date_format(buf, 32, "dddddddddddddddddd"),
+		MIBAND_E_INVAL);
 	CHECK_CAPS(miband_encode_config_lift_wrist(cb_, cap_, true), 8);
 	CHECK_CAPS(miband_encode_config_dnd(cb_, cap_, 1, 1, 2, 3, 4), 6);
 	CHECK_CAPS(miband_encode_config_display_items(cb_, cap_, 1), 12);
@@ -954,13 +1027,14 @@ TEST(config_reply)
 
 TEST(user_info)
 {
-	struct miband_user_info u = { 1990, 6, 15, 1, 170, 60, 12345678 };
+	struct miband_user_info u = {1990, 6, 15, 1, 170, 60, 12345678};
 	uint8_t buf[20], want[20];
 
 	CHECK_EQ(miband_encode_user_info(buf, sizeof(buf), &u, true), 16);
 	/* weight 60 kg * 200 = 12000 = 0x2ee0 */
 	CHECK_EQ(test_hex("4f 00 00 c6 07 06 0f 01 aa 00 e0 2e 4e 61 bc 00",
-			  want, sizeof(want)), 16);
+			  want, sizeof(want)),
+		 16);
 	CHECK_MEM(buf, want, 16);
 	CHECK_EQ(miband_encode_user_info(buf, sizeof(buf), &u, false), 16);
 	CHECK_EQ(buf[10], 60);
@@ -993,7 +1067,7 @@ TEST(user_info)
 
 TEST(fetch_start)
 {
-	struct miband_time since = { 2019, 6, 1, 10, 42, 17, 0, 8 };
+	struct miband_time since = {2019, 6, 1, 10, 42, 17, 0, 8};
 	uint8_t buf[16], want[16];
 
 	CHECK_EQ(miband_encode_fetch_start(buf, sizeof(buf),
@@ -1011,12 +1085,13 @@ TEST(fetch_start)
 
 TEST(fetch_replies)
 {
-	struct miband_time first = { 2019, 6, 1, 10, 43, 0, 0, 8 };
+	struct miband_time first = {2019, 6, 1, 10, 43, 0, 0, 8};
 	struct miband_fetch_reply f;
 	uint8_t msg[20], buf[20];
 
 	CHECK_EQ(test_hex("10 01 01 a0 05 00 00 e3 07 06 01 0a 2b 00 08", msg,
-			  sizeof(msg)), 15);
+			  sizeof(msg)),
+		 15);
 	CHECK_EQ(miband_decode_fetch_reply(msg, 15, &f), 0);
 	CHECK_EQ(f.cmd, 1);
 	CHECK_EQ(f.status, 1);
@@ -1028,7 +1103,8 @@ TEST(fetch_replies)
 	/* the prefix 10 01 01 alone is not a valid start reply either */
 	CHECK_EQ(dec_fetch(msg, 3), MIBAND_E_MALFORMED);
 	CHECK_EQ(miband_encode_fetch_reply_start(buf, sizeof(buf), 1, 1440,
-						 &first), 15);
+						 &first),
+		 15);
 	CHECK_MEM(buf, msg, 15);
 	CHECK_CAPS(miband_encode_fetch_reply_start(cb_, cap_, 1, 1440, &first),
 		   15);
@@ -1059,7 +1135,8 @@ TEST(fetch_replies)
 	CHECK_EQ(dec_fetch(msg, 3), MIBAND_E_MALFORMED);
 	/* bad date in the start reply */
 	CHECK_EQ(test_hex("10 01 01 a0 05 00 00 e3 07 0d 01 0a 2b 00 08", msg,
-			  sizeof(msg)), 15);
+			  sizeof(msg)),
+		 15);
 	CHECK_EQ(dec_fetch(msg, 15), MIBAND_E_MALFORMED);
 }
 
@@ -1073,7 +1150,8 @@ TEST(fetch_packet_mb2)
 	int n;
 
 	CHECK_EQ(test_hex("24 00 0c 00 ff 0a 14 00 ff 0a 14 00 ff 0a 14 00 ff",
-			  msg, sizeof(msg)), 17);
+			  msg, sizeof(msg)),
+		 17);
 	n = miband_decode_fetch_packet(msg, 17, &counter, &p);
 	CHECK_EQ(n, 4);
 	CHECK_EQ(counter, 0x24);
@@ -1117,7 +1195,8 @@ TEST(profile_channels)
 	CHECK_EQ(miband_uuid16_str(0xfee0, false, uuid, sizeof(uuid)), 0);
 	CHECK_STR(uuid, "0000fee0-0000-1000-8000-00805f9b34fb");
 	CHECK_EQ(miband_channel_from_uuid(
-			 "00000009-0000-3512-2118-0009AF100700", &ch), 0);
+			 "00000009-0000-3512-2118-0009AF100700", &ch),
+		 0);
 	CHECK_EQ(ch, MIBAND_CH_AUTH);
 	CHECK_EQ(miband_channel_from_uuid("2A37", &ch), 0);
 	CHECK_EQ(ch, MIBAND_CH_HR_MEAS);
@@ -1127,15 +1206,17 @@ TEST(profile_channels)
 	CHECK_EQ(miband_channel_from_uuid(
 			 "00000099-0000-3512-2118-0009af100700", &ch),
 		 MIBAND_E_INVAL);
-	CHECK_EQ(miband_channel_from_uuid("0000000g-0000-3512-2118-0009af100700",
-					  &ch), MIBAND_E_INVAL);
+	CHECK_EQ(miband_channel_from_uuid(
+			 "0000000g-0000-3512-2118-0009af100700", &ch),
+		 MIBAND_E_INVAL);
 	for (i = 0; i < MIBAND_CH_COUNT; i++) {
 		ci = miband_channel_info((enum miband_channel)i);
 		CHECK(ci != NULL);
 		CHECK_EQ(ci->channel, i);
 		CHECK(ci->name != NULL);
 		CHECK_EQ(miband_channel_uuid((enum miband_channel)i, uuid,
-					     sizeof(uuid)), 0);
+					     sizeof(uuid)),
+			 0);
 		CHECK_EQ(strlen(uuid), 36);
 		CHECK_EQ(miband_channel_from_uuid(uuid, &ch), 0);
 		CHECK_EQ(ch, i);
@@ -1143,8 +1224,8 @@ TEST(profile_channels)
 	CHECK(miband_channel_info(MIBAND_CH_COUNT) == NULL);
 	ci = miband_channel_info(MIBAND_CH_AUTH);
 	CHECK_EQ(ci->service16, 0xfee1);
-	CHECK_EQ(ci->props, MIBAND_PROP_READ | MIBAND_PROP_WRITE_NR |
-				    MIBAND_PROP_NOTIFY);
+	CHECK_EQ(ci->props,
+		 MIBAND_PROP_READ | MIBAND_PROP_WRITE_NR | MIBAND_PROP_NOTIFY);
 	ci = miband_channel_info(MIBAND_CH_ALERT);
 	CHECK_EQ(ci->props, MIBAND_PROP_WRITE_NR);
 	ci = miband_channel_info(MIBAND_CH_NEW_ALERT);

@@ -30,7 +30,7 @@ struct h {
 	uint64_t now;
 	struct got got[MAXA];
 	int n, pos;
-	bool outstanding;        /* a GATT op handed out, not completed */
+	bool outstanding; /* a GATT op handed out, not completed */
 	enum miband_channel out_ch;
 	int violations;
 };
@@ -134,8 +134,8 @@ static void notify_hex(struct h *h, enum miband_channel ch, const char *hex)
 	drain(h);
 }
 
-static void notify_bytes(struct h *h, enum miband_channel ch,
-			 const uint8_t *b, size_t len)
+static void notify_bytes(struct h *h, enum miband_channel ch, const uint8_t *b,
+			 size_t len)
 {
 	miband_session_on_notify(&h->s, ch, b, len, h->now);
 	drain(h);
@@ -180,8 +180,9 @@ static bool x_sub(struct h *h, enum miband_channel ch)
 	const struct got *g = next(h);
 
 	if (!g || g->a.type != MIBAND_ACTION_SUBSCRIBE || g->a.channel != ch) {
-		fprintf(stderr, "#   expected SUBSCRIBE %d, got type %d ch %d\n",
-			ch, g ? (int)g->a.type : -1, g ? (int)g->a.channel : -1);
+		fprintf(stderr,
+			"#   expected SUBSCRIBE %d, got type %d ch %d\n", ch,
+			g ? (int)g->a.type : -1, g ? (int)g->a.channel : -1);
 		return false;
 	}
 	return true;
@@ -212,13 +213,14 @@ static bool x_write(struct h *h, enum miband_channel ch, const char *hex,
 	    g->a.with_response != (resp == 1) || g->a.secret != secret) {
 		size_t i;
 
-		fprintf(stderr, "#   expected WRITE ch %d [%s] resp %d secret "
-				"%d\n#   got type %d ch %d resp %d secret %d [",
+		fprintf(stderr,
+			"#   expected WRITE ch %d [%s] resp %d secret "
+			"%d\n#   got type %d ch %d resp %d secret %d [",
 			ch, hex, resp, secret, g ? (int)g->a.type : -1,
-			g ? (int)g->a.channel : -1,
-			g ? g->a.with_response : -1, g ? g->a.secret : -1);
-		for (i = 0; g && g->a.type == MIBAND_ACTION_WRITE &&
-			    i < g->a.len; i++)
+			g ? (int)g->a.channel : -1, g ? g->a.with_response : -1,
+			g ? g->a.secret : -1);
+		for (i = 0;
+		     g && g->a.type == MIBAND_ACTION_WRITE && i < g->a.len; i++)
 			fprintf(stderr, "%02x", g->data[i]);
 		fprintf(stderr, "]\n");
 		return false;
@@ -231,13 +233,12 @@ static const struct miband_event *x_event(struct h *h,
 {
 	const struct got *g = next(h);
 
-	if (!g || g->a.type != MIBAND_ACTION_EVENT ||
-	    g->a.event.type != type) {
+	if (!g || g->a.type != MIBAND_ACTION_EVENT || g->a.event.type != type) {
 		fprintf(stderr, "#   expected event %s, got type %d %s",
 			miband_event_name(type), g ? (int)g->a.type : -1,
-			g && g->a.type == MIBAND_ACTION_EVENT ?
-				miband_event_name(g->a.event.type) :
-				"");
+			g && g->a.type == MIBAND_ACTION_EVENT
+				? miband_event_name(g->a.event.type)
+				: "");
 		if (g && g->a.type == MIBAND_ACTION_EVENT &&
 		    g->a.event.type == MIBAND_EV_ERROR)
 			fprintf(stderr, " %s",
@@ -288,8 +289,7 @@ static bool x_end(struct h *h)
 			h->n - h->pos, (int)h->got[h->pos].a.type);
 		if (h->got[h->pos].a.type == MIBAND_ACTION_EVENT)
 			fprintf(stderr, "#   event %s\n",
-				miband_event_name(
-					h->got[h->pos].a.event.type));
+				miband_event_name(h->got[h->pos].a.event.type));
 		return false;
 	}
 	return h->violations == 0;
@@ -360,8 +360,7 @@ static bool auth_finish(struct h *h, const char *echo, const uint8_t *rnd,
 	    !x_progress(h, MIBAND_AUTH_STEP_ANSWER_SENT) || !x_end(h))
 		return false;
 	done(h, MIBAND_CH_AUTH, 0);
-	snprintf(buf, sizeof(buf), "10 %s 01",
-		 echo[0] == '8' ? "83" : "03");
+	snprintf(buf, sizeof(buf), "10 %s 01", echo[0] == '8' ? "83" : "03");
 	notify_hex(h, MIBAND_CH_AUTH, buf);
 	ev = x_event(h, MIBAND_EV_AUTH_OK);
 	if (!ev || ev->request != MIBAND_REQ_AUTH || ev->u.paired != paired)
@@ -376,19 +375,20 @@ static bool authed(struct h *h, enum miband_model model)
 	h_init(h, model, k71);
 	if (!auth_to_random(h, MIBAND_AUTH_STORED,
 			    model == MIBAND_MODEL_MB3 ? "00" : "08",
-			    model == MIBAND_MODEL_MB3   ? "02 00" :
-			    model == MIBAND_MODEL_MB2 ? "02 08" :
-							"82 08 02 01 00"))
+			    model == MIBAND_MODEL_MB3	? "02 00"
+			    : model == MIBAND_MODEL_MB2 ? "02 08"
+							: "82 08 02 01 00"))
 		return false;
-	return auth_finish(h, model == MIBAND_MODEL_MB3 ? "02" :
-			      model == MIBAND_MODEL_MB2 ? "02" :
-							  "82",
+	return auth_finish(h,
+			   model == MIBAND_MODEL_MB3   ? "02"
+			   : model == MIBAND_MODEL_MB2 ? "02"
+						       : "82",
 			   r71,
-			   model == MIBAND_MODEL_MB3 ?
-				   "03 00 ce1c0135db39e61f1a27012fb907df3b" :
-			   model == MIBAND_MODEL_MB2 ?
-				   "03 08 ce1c0135db39e61f1a27012fb907df3b" :
-				   "83 08 ce1c0135db39e61f1a27012fb907df3b",
+			   model == MIBAND_MODEL_MB3
+				   ? "03 00 ce1c0135db39e61f1a27012fb907df3b"
+			   : model == MIBAND_MODEL_MB2
+				   ? "03 08 ce1c0135db39e61f1a27012fb907df3b"
+				   : "83 08 ce1c0135db39e61f1a27012fb907df3b",
 			   false);
 }
 
@@ -506,8 +506,8 @@ TEST(gb_default_key_vectors)
 /* A tiny base64 decoder, enough for the seed's reply strings. */
 static int b64(const char *in, uint8_t *out, size_t cap)
 {
-	static const char alpha[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+				    "qrstuvwxyz0123456789+/";
 	uint32_t acc = 0;
 	int bits = 0;
 	size_t n = 0;
@@ -639,55 +639,52 @@ TEST(auth_statuses)
 		const char *reply;
 		int err;
 	} v[] = {
-		{ MIBAND_AUTH_PAIR, AT_KEY, "10 01 02", MIBAND_E_PAIR_DECLINED },
-		{ MIBAND_AUTH_PAIR, AT_KEY, "10 01 04", MIBAND_E_SETKEY_FAILED },
-		{ MIBAND_AUTH_PAIR, AT_KEY, "10 01 03", MIBAND_E_AUTH_STATUS },
-		{ MIBAND_AUTH_PAIR, AT_KEY, "10 01 81 01 18 63 c2 cc e5 d1 59 "
-					    "41 3b ed 92 c4 b1 63 c2 79",
-		  MIBAND_E_AUTH_STATUS },
-		{ MIBAND_AUTH_STORED, AT_RANDOM, "10 02 04",
-		  MIBAND_E_RANDOM_FAILED },
-		{ MIBAND_AUTH_STORED, AT_RANDOM, "10 02 07",
-		  MIBAND_E_AUTH_STATUS },
-		{ MIBAND_AUTH_STORED, AT_ANSWER, "10 03 04",
-		  MIBAND_E_WRONG_KEY },
-		{ MIBAND_AUTH_STORED, AT_ANSWER, "10 83 04",
-		  MIBAND_E_WRONG_KEY },
-		{ MIBAND_AUTH_STORED, AT_ANSWER, "10 03 08",
-		  MIBAND_E_AUTH_REJECTED },
-		{ MIBAND_AUTH_STORED, AT_ANSWER, "10 03 05",
-		  MIBAND_E_AUTH_STATUS },
-		{ MIBAND_AUTH_AUTO, AT_ANSWER, "10 03 04", MIBAND_E_WRONG_KEY },
-		{ MIBAND_AUTH_AUTO, AT_RANDOM, "10 02 04",
-		  MIBAND_E_RANDOM_FAILED },
+		{MIBAND_AUTH_PAIR, AT_KEY, "10 01 02", MIBAND_E_PAIR_DECLINED},
+		{MIBAND_AUTH_PAIR, AT_KEY, "10 01 04", MIBAND_E_SETKEY_FAILED},
+		{MIBAND_AUTH_PAIR, AT_KEY, "10 01 03", MIBAND_E_AUTH_STATUS},
+		{MIBAND_AUTH_PAIR, AT_KEY,
+		 "10 01 81 01 18 63 c2 cc e5 d1 59 "
+		 "41 3b ed 92 c4 b1 63 c2 79",
+		 MIBAND_E_AUTH_STATUS},
+		{MIBAND_AUTH_STORED, AT_RANDOM, "10 02 04",
+		 MIBAND_E_RANDOM_FAILED},
+		{MIBAND_AUTH_STORED, AT_RANDOM, "10 02 07",
+		 MIBAND_E_AUTH_STATUS},
+		{MIBAND_AUTH_STORED, AT_ANSWER, "10 03 04", MIBAND_E_WRONG_KEY},
+		{MIBAND_AUTH_STORED, AT_ANSWER, "10 83 04", MIBAND_E_WRONG_KEY},
+		{MIBAND_AUTH_STORED, AT_ANSWER, "10 03 08",
+		 MIBAND_E_AUTH_REJECTED},
+		{MIBAND_AUTH_STORED, AT_ANSWER, "10 03 05",
+		 MIBAND_E_AUTH_STATUS},
+		{MIBAND_AUTH_AUTO, AT_ANSWER, "10 03 04", MIBAND_E_WRONG_KEY},
+		{MIBAND_AUTH_AUTO, AT_RANDOM, "10 02 04",
+		 MIBAND_E_RANDOM_FAILED},
 		/* malformed: short, long, garbage */
-		{ MIBAND_AUTH_STORED, AT_ANSWER, "10 03", MIBAND_E_MALFORMED },
-		{ MIBAND_AUTH_STORED, AT_ANSWER, "10", MIBAND_E_MALFORMED },
-		{ MIBAND_AUTH_STORED, AT_ANSWER, "", MIBAND_E_MALFORMED },
-		{ MIBAND_AUTH_STORED, AT_ANSWER, "10 03 01 00",
-		  MIBAND_E_MALFORMED },
-		{ MIBAND_AUTH_STORED, AT_ANSWER, "ff ff ff", MIBAND_E_MALFORMED },
-		{ MIBAND_AUTH_STORED, AT_ANSWER, "10 07 01", MIBAND_E_MALFORMED },
-		{ MIBAND_AUTH_STORED, AT_RANDOM,
-		  "10 02 01 689c1dd58a666f0f8c90a1a96e1ab3",
-		  MIBAND_E_MALFORMED },
-		{ MIBAND_AUTH_STORED, AT_RANDOM,
-		  "10 02 01 689c1dd58a666f0f8c90a1a96e1ab3a3 00",
-		  MIBAND_E_MALFORMED },
+		{MIBAND_AUTH_STORED, AT_ANSWER, "10 03", MIBAND_E_MALFORMED},
+		{MIBAND_AUTH_STORED, AT_ANSWER, "10", MIBAND_E_MALFORMED},
+		{MIBAND_AUTH_STORED, AT_ANSWER, "", MIBAND_E_MALFORMED},
+		{MIBAND_AUTH_STORED, AT_ANSWER, "10 03 01 00",
+		 MIBAND_E_MALFORMED},
+		{MIBAND_AUTH_STORED, AT_ANSWER, "ff ff ff", MIBAND_E_MALFORMED},
+		{MIBAND_AUTH_STORED, AT_ANSWER, "10 07 01", MIBAND_E_MALFORMED},
+		{MIBAND_AUTH_STORED, AT_RANDOM,
+		 "10 02 01 689c1dd58a666f0f8c90a1a96e1ab3", MIBAND_E_MALFORMED},
+		{MIBAND_AUTH_STORED, AT_RANDOM,
+		 "10 02 01 689c1dd58a666f0f8c90a1a96e1ab3a3 00",
+		 MIBAND_E_MALFORMED},
 		/* replies to steps not asked */
-		{ MIBAND_AUTH_STORED, AT_RANDOM, "10 03 01",
-		  MIBAND_E_UNEXPECTED },
-		{ MIBAND_AUTH_STORED, AT_RANDOM, "10 01 01",
-		  MIBAND_E_UNEXPECTED },
-		{ MIBAND_AUTH_PAIR, AT_KEY,
-		  "10 02 01 689c1dd58a666f0f8c90a1a96e1ab3a3",
-		  MIBAND_E_UNEXPECTED },
-		{ MIBAND_AUTH_PAIR, AT_KEY, "10 03 01", MIBAND_E_UNEXPECTED },
-		{ MIBAND_AUTH_STORED, AT_ANSWER,
-		  "10 02 01 689c1dd58a666f0f8c90a1a96e1ab3a3",
-		  MIBAND_E_UNEXPECTED },
-		{ MIBAND_AUTH_PAIR, AT_ANSWER, "10 01 01",
-		  MIBAND_E_UNEXPECTED },
+		{MIBAND_AUTH_STORED, AT_RANDOM, "10 03 01",
+		 MIBAND_E_UNEXPECTED},
+		{MIBAND_AUTH_STORED, AT_RANDOM, "10 01 01",
+		 MIBAND_E_UNEXPECTED},
+		{MIBAND_AUTH_PAIR, AT_KEY,
+		 "10 02 01 689c1dd58a666f0f8c90a1a96e1ab3a3",
+		 MIBAND_E_UNEXPECTED},
+		{MIBAND_AUTH_PAIR, AT_KEY, "10 03 01", MIBAND_E_UNEXPECTED},
+		{MIBAND_AUTH_STORED, AT_ANSWER,
+		 "10 02 01 689c1dd58a666f0f8c90a1a96e1ab3a3",
+		 MIBAND_E_UNEXPECTED},
+		{MIBAND_AUTH_PAIR, AT_ANSWER, "10 01 01", MIBAND_E_UNEXPECTED},
 	};
 	struct h h;
 	size_t i;
@@ -704,8 +701,8 @@ TEST(auth_statuses)
 		}
 		CHECK(!miband_is_fatal(v[i].err));
 		if (!reusable(&h)) {
-			TEST_FAIL_AT(__FILE__, __LINE__, "case %zu not reusable",
-				     i);
+			TEST_FAIL_AT(__FILE__, __LINE__,
+				     "case %zu not reusable", i);
 			return;
 		}
 	}
@@ -718,8 +715,9 @@ TEST(mb4_announcement_ignored)
 	load_vectors();
 	h_init(&h, MIBAND_MODEL_MB4, k71);
 	CHECK(auth_to_random(&h, MIBAND_AUTH_STORED, "08", "82 08 02 01 00"));
-	notify_hex(&h, MIBAND_CH_AUTH,
-		   "10 01 81 01 18 63 c2 cc e5 d1 59 41 3b ed 92 c4 b1 63 c2 79");
+	notify_hex(
+		&h, MIBAND_CH_AUTH,
+		"10 01 81 01 18 63 c2 cc e5 d1 59 41 3b ed 92 c4 b1 63 c2 79");
 	CHECK(x_end(&h));
 	CHECK(auth_finish(&h, "82", r71,
 			  "83 08 ce1c0135db39e61f1a27012fb907df3b", false));
@@ -840,7 +838,7 @@ TEST(auth_deadlines)
 TEST(auth_disconnect)
 {
 	struct h h;
-	struct miband_request req = { .type = MIBAND_REQ_BATTERY };
+	struct miband_request req = {.type = MIBAND_REQ_BATTERY};
 	int stage;
 
 	load_vectors();
@@ -848,10 +846,12 @@ TEST(auth_disconnect)
 		h_init(&h, MIBAND_MODEL_MB3, k71);
 		if (stage == 0) {
 			CHECK_EQ(miband_session_start_auth(
-					 &h.s, MIBAND_AUTH_PAIR, h.now), 0);
+					 &h.s, MIBAND_AUTH_PAIR, h.now),
+				 0);
 			drain(&h);
 		} else {
-			CHECK(run_to(&h, MIBAND_AUTH_PAIR, (enum stage)(stage - 1)));
+			CHECK(run_to(&h, MIBAND_AUTH_PAIR,
+				     (enum stage)(stage - 1)));
 		}
 		miband_session_on_disconnect(&h.s, h.now);
 		drain(&h);
@@ -866,7 +866,8 @@ TEST(auth_disconnect)
 		CHECK_EQ(miband_session_deadline_ms(&h.s), UINT64_MAX);
 		CHECK(!miband_session_is_authed(&h.s));
 		CHECK_EQ(miband_session_start_auth(&h.s, MIBAND_AUTH_STORED,
-						   h.now), MIBAND_E_STATE);
+						   h.now),
+			 MIBAND_E_STATE);
 		CHECK_EQ(miband_session_request(&h.s, &req, h.now),
 			 MIBAND_E_STATE);
 		/* re-init brings it back */
@@ -902,7 +903,7 @@ TEST(auth_crypto_failure)
 TEST(auth_misuse)
 {
 	struct h h;
-	struct miband_request req = { .type = MIBAND_REQ_BATTERY };
+	struct miband_request req = {.type = MIBAND_REQ_BATTERY};
 
 	load_vectors();
 	h_init(&h, MIBAND_MODEL_MB3, NULL);
@@ -916,7 +917,8 @@ TEST(auth_misuse)
 	CHECK_EQ(h.n, 0); /* nothing queued */
 	CHECK_EQ(miband_session_set_key(&h.s, k71), 0);
 	CHECK_EQ(miband_session_start_auth(&h.s, (enum miband_auth_mode)7,
-					   h.now), MIBAND_E_INVAL);
+					   h.now),
+		 MIBAND_E_INVAL);
 	CHECK_EQ(miband_session_start_auth(&h.s, MIBAND_AUTH_STORED, h.now), 0);
 	drain(&h);
 	CHECK(x_sub(&h, MIBAND_CH_AUTH));
@@ -1020,8 +1022,7 @@ TEST(session_size_and_wipe)
 	CHECK_STR(miband_request_name(MIBAND_REQ_HR_ONESHOT), "hr-oneshot");
 	CHECK_STR(miband_request_name(MIBAND_REQ_COUNT), "unknown");
 	CHECK_STR(miband_event_name(MIBAND_EV_FETCH_BATCH), "fetch-batch");
-	CHECK_STR(miband_auth_step_name(MIBAND_AUTH_STEP_KEY_SENT),
-		  "key-sent");
+	CHECK_STR(miband_auth_step_name(MIBAND_AUTH_STEP_KEY_SENT), "key-sent");
 	CHECK_STR(miband_auth_step_name((enum miband_auth_step)0), "unknown");
 }
 
@@ -1037,7 +1038,7 @@ static int req(struct h *h, const struct miband_request *r)
 
 TEST(req_battery_steps_time)
 {
-	struct miband_request r = { .type = MIBAND_REQ_BATTERY };
+	struct miband_request r = {.type = MIBAND_REQ_BATTERY};
 	const struct miband_event *ev;
 	struct h h;
 
@@ -1090,10 +1091,10 @@ TEST(req_battery_steps_time)
 	      ev->u.time.tz == 12);
 
 	r.type = MIBAND_REQ_TIME_SET;
-	r.u.time = (struct miband_time){ 2022, 12, 15, 20, 38, 53, 0, 4 };
+	r.u.time = (struct miband_time){2022, 12, 15, 20, 38, 53, 0, 4};
 	CHECK_EQ(req(&h, &r), 0);
-	CHECK(x_write(&h, MIBAND_CH_TIME, "e6 07 0c 0f 14 26 35 04 00 00 04",
-		      1, false));
+	CHECK(x_write(&h, MIBAND_CH_TIME, "e6 07 0c 0f 14 26 35 04 00 00 04", 1,
+		      false));
 	CHECK(x_end(&h));
 	done(&h, MIBAND_CH_TIME, 0);
 	CHECK(x_done_ev(&h, MIBAND_REQ_TIME_SET));
@@ -1110,14 +1111,14 @@ TEST(req_devinfo)
 		enum miband_devinfo f;
 		enum miband_channel ch;
 	} v[] = {
-		{ MIBAND_DEVINFO_SERIAL, MIBAND_CH_DIS_SERIAL },
-		{ MIBAND_DEVINFO_HW_REV, MIBAND_CH_DIS_HW_REV },
-		{ MIBAND_DEVINFO_SW_REV, MIBAND_CH_DIS_SW_REV },
-		{ MIBAND_DEVINFO_SYSTEM_ID, MIBAND_CH_DIS_SYSTEM_ID },
-		{ MIBAND_DEVINFO_PNP_ID, MIBAND_CH_DIS_PNP_ID },
-		{ MIBAND_DEVINFO_NAME, MIBAND_CH_DEVICE_NAME },
+		{MIBAND_DEVINFO_SERIAL, MIBAND_CH_DIS_SERIAL},
+		{MIBAND_DEVINFO_HW_REV, MIBAND_CH_DIS_HW_REV},
+		{MIBAND_DEVINFO_SW_REV, MIBAND_CH_DIS_SW_REV},
+		{MIBAND_DEVINFO_SYSTEM_ID, MIBAND_CH_DIS_SYSTEM_ID},
+		{MIBAND_DEVINFO_PNP_ID, MIBAND_CH_DIS_PNP_ID},
+		{MIBAND_DEVINFO_NAME, MIBAND_CH_DEVICE_NAME},
 	};
-	struct miband_request r = { .type = MIBAND_REQ_DEVINFO };
+	struct miband_request r = {.type = MIBAND_REQ_DEVINFO};
 	const struct miband_event *ev;
 	struct h h;
 	size_t i;
@@ -1137,9 +1138,10 @@ TEST(req_devinfo)
 	/* a long value is cut to MIBAND_VALUE_MAX */
 	r.u.devinfo = MIBAND_DEVINFO_NAME;
 	CHECK_EQ(req(&h, &r), 0);
-	read_hex(&h, MIBAND_CH_DEVICE_NAME, 0,
-		 "41414141414141414141414141414141414141414141414141414141414141"
-		 "41414141414141414141");
+	read_hex(
+		&h, MIBAND_CH_DEVICE_NAME, 0,
+		"41414141414141414141414141414141414141414141414141414141414141"
+		"41414141414141414141");
 	ev = x_event(&h, MIBAND_EV_DEVINFO);
 	CHECK(ev && ev->u.devinfo.len == MIBAND_VALUE_MAX);
 	r.u.devinfo = MIBAND_DEVINFO_COUNT;
@@ -1148,21 +1150,23 @@ TEST(req_devinfo)
 
 TEST(req_follow_steps_events)
 {
-	struct miband_request r = { .type = MIBAND_REQ_STEPS_FOLLOW };
+	struct miband_request r = {.type = MIBAND_REQ_STEPS_FOLLOW};
 	const struct miband_event *ev;
 	struct h h;
 
 	load_vectors();
 	CHECK(authed(&h, MIBAND_MODEL_MB3));
 	/* before subscribing, notifications are ignored */
-	notify_hex(&h, MIBAND_CH_STEPS, "0c 4c 00 00 00 1f 00 00 00 01 00 00 00");
+	notify_hex(&h, MIBAND_CH_STEPS,
+		   "0c 4c 00 00 00 1f 00 00 00 01 00 00 00");
 	notify_hex(&h, MIBAND_CH_EVENTS, "04");
 	CHECK(x_end(&h));
 	CHECK_EQ(req(&h, &r), 0);
 	CHECK(x_sub(&h, MIBAND_CH_STEPS));
 	done(&h, MIBAND_CH_STEPS, 0);
 	CHECK(x_done_ev(&h, MIBAND_REQ_STEPS_FOLLOW));
-	notify_hex(&h, MIBAND_CH_STEPS, "0c 4c 00 00 00 1f 00 00 00 01 00 00 00");
+	notify_hex(&h, MIBAND_CH_STEPS,
+		   "0c 4c 00 00 00 1f 00 00 00 01 00 00 00");
 	ev = x_event(&h, MIBAND_EV_STEPS);
 	CHECK(ev && ev->request == MIBAND_REQ_NONE && ev->u.steps.steps == 76);
 	notify_hex(&h, MIBAND_CH_STEPS, "0c 4d 00 00 00");
@@ -1179,8 +1183,7 @@ TEST(req_follow_steps_events)
 	CHECK_EQ(req(&h, &r), 0);
 	CHECK(x_sub(&h, MIBAND_CH_EVENTS));
 	done(&h, MIBAND_CH_EVENTS, MIBAND_E_IO);
-	CHECK(x_error(&h, MIBAND_REQ_EVENTS_FOLLOW,
-		      MIBAND_E_SUBSCRIBE_FAILED));
+	CHECK(x_error(&h, MIBAND_REQ_EVENTS_FOLLOW, MIBAND_E_SUBSCRIBE_FAILED));
 	notify_hex(&h, MIBAND_CH_EVENTS, "04");
 	CHECK(x_end(&h));
 	CHECK_EQ(req(&h, &r), 0);
@@ -1210,7 +1213,7 @@ TEST(req_follow_steps_events)
 
 TEST(req_hr_oneshot)
 {
-	struct miband_request r = { .type = MIBAND_REQ_HR_ONESHOT };
+	struct miband_request r = {.type = MIBAND_REQ_HR_ONESHOT};
 	const struct miband_event *ev;
 	struct h h;
 	uint64_t t;
@@ -1271,7 +1274,7 @@ TEST(req_hr_oneshot)
 
 TEST(req_hr_continuous)
 {
-	struct miband_request r = { .type = MIBAND_REQ_HR_START };
+	struct miband_request r = {.type = MIBAND_REQ_HR_START};
 	const struct miband_event *ev;
 	struct h h;
 	uint64_t ping;
@@ -1358,9 +1361,10 @@ TEST(req_hr_continuous)
 
 TEST(req_alert_call)
 {
-	struct miband_request r = { .type = MIBAND_REQ_ALERT };
+	struct miband_request r = {.type = MIBAND_REQ_ALERT};
 	struct h h;
-	static const char name[] = "Ren\xc3\xa9" "e-Fran\xc3\xa7oise X"; /* 19 */
+	static const char name[] = "Ren\xc3\xa9"
+				   "e-Fran\xc3\xa7oise X"; /* 19 */
 
 	load_vectors();
 	CHECK(authed(&h, MIBAND_MODEL_MB3));
@@ -1384,18 +1388,21 @@ TEST(req_alert_call)
 	r.u.text.data = name;
 	r.u.text.len = strlen(name);
 	CHECK_EQ(req(&h, &r), 0);
-	CHECK(x_write(&h, MIBAND_CH_NEW_ALERT,
-		      "03 01 52 65 6e c3 a9 65 2d 46 72 61 6e c3 a7 6f 69 73 65 "
-		      "20", 1, false));
+	CHECK(x_write(
+		&h, MIBAND_CH_NEW_ALERT,
+		"03 01 52 65 6e c3 a9 65 2d 46 72 61 6e c3 a7 6f 69 73 65 "
+		"20",
+		1, false));
 	done(&h, MIBAND_CH_NEW_ALERT, MIBAND_E_IO);
 	CHECK(x_error(&h, MIBAND_REQ_CALL, MIBAND_E_WRITE_FAILED));
 	/* "é" straddling byte 18 is left out whole */
 	r.u.text.data = "abcdefghijklmnopq\xc3\xa9";
 	r.u.text.len = 19;
 	CHECK_EQ(req(&h, &r), 0);
-	CHECK(x_write(&h, MIBAND_CH_NEW_ALERT,
-		      "03 01 61 62 63 64 65 66 67 68 69 6a 6b 6c 6d 6e 6f 70 71",
-		      1, false));
+	CHECK(x_write(
+		&h, MIBAND_CH_NEW_ALERT,
+		"03 01 61 62 63 64 65 66 67 68 69 6a 6b 6c 6d 6e 6f 70 71", 1,
+		false));
 	done(&h, MIBAND_CH_NEW_ALERT, 0);
 	CHECK(x_done_ev(&h, MIBAND_REQ_CALL));
 	r.u.text.data = "bad \xc0\xaf";
@@ -1413,7 +1420,7 @@ TEST(req_alert_call)
 
 TEST(req_text_chunked)
 {
-	struct miband_request r = { .type = MIBAND_REQ_TEXT };
+	struct miband_request r = {.type = MIBAND_REQ_TEXT};
 	uint8_t msg[MIBAND_TEXT_MAX];
 	char want[128], hx[80];
 	struct h h;
@@ -1421,18 +1428,17 @@ TEST(req_text_chunked)
 
 	load_vectors();
 	CHECK(authed(&h, MIBAND_MODEL_MB3));
-	n = miband_encode_app_notification(msg, sizeof(msg), 230,
-					   MIBAND_CATEGORY_SMS, 0, "Ann",
-					   "Meet me at the station at five",
-					   NULL);
+	n = miband_encode_app_notification(
+		msg, sizeof(msg), 230, MIBAND_CATEGORY_SMS, 0, "Ann",
+		"Meet me at the station at five", NULL);
 	CHECK_EQ(n, 2 + 3 + 1 + 30 + 3);
 	r.u.text.data = (const char *)msg;
 	r.u.text.len = (size_t)n;
 	CHECK_EQ(req(&h, &r), 0);
 	/* 39 bytes: 17 + 17 + 5 */
 	for (i = 0; i < 3; i++) {
-		static const char *const hdr[3] = { "00 00 00", "00 40 01",
-						    "00 80 02" };
+		static const char *const hdr[3] = {"00 00 00", "00 40 01",
+						   "00 80 02"};
 		size_t len = i < 2 ? 17 : 5;
 
 		hexstr(msg + 17 * i, len, hx);
@@ -1462,9 +1468,11 @@ TEST(req_text_chunked)
 	CHECK(authed(&h, MIBAND_MODEL_MB2));
 	r.u.text.len = (size_t)n;
 	CHECK_EQ(req(&h, &r), 0);
-	CHECK(x_write(&h, MIBAND_CH_NEW_ALERT,
-		      "05 01 41 6e 6e 0a 4d 65 65 74 20 6d 65 20 61 74 20 74 68 "
-		      "65", 1, false));
+	CHECK(x_write(
+		&h, MIBAND_CH_NEW_ALERT,
+		"05 01 41 6e 6e 0a 4d 65 65 74 20 6d 65 20 61 74 20 74 68 "
+		"65",
+		1, false));
 	done(&h, MIBAND_CH_NEW_ALERT, 0);
 	CHECK(x_done_ev(&h, MIBAND_REQ_TEXT));
 	n = miband_encode_app_notification(msg, sizeof(msg), 230,
@@ -1479,7 +1487,7 @@ TEST(req_text_chunked)
 
 TEST(req_config_user)
 {
-	struct miband_request r = { .type = MIBAND_REQ_CONFIG };
+	struct miband_request r = {.type = MIBAND_REQ_CONFIG};
 	struct h h;
 	int n;
 
@@ -1523,8 +1531,7 @@ TEST(req_config_user)
 	CHECK_EQ(req(&h, &r), MIBAND_E_INVAL);
 
 	r.type = MIBAND_REQ_USER;
-	n = miband_encode_step_goal(r.u.raw.bytes, sizeof(r.u.raw.bytes),
-				    8000);
+	n = miband_encode_step_goal(r.u.raw.bytes, sizeof(r.u.raw.bytes), 8000);
 	r.u.raw.len = (uint8_t)n;
 	CHECK_EQ(req(&h, &r), 0);
 	CHECK(x_write(&h, MIBAND_CH_USER, "10 00 00 40 1f 00 00", 1, false));
@@ -1536,11 +1543,11 @@ TEST(req_config_user)
 /* The fetch up to the first data packet. */
 static bool fetch_begin(struct h *h, bool fresh, const char *count_hex)
 {
-	struct miband_request r = { .type = MIBAND_REQ_FETCH };
+	struct miband_request r = {.type = MIBAND_REQ_FETCH};
 	const struct miband_event *ev;
 	char buf[80];
 
-	r.u.time = (struct miband_time){ 2019, 6, 1, 10, 42, 0, 0, 8 };
+	r.u.time = (struct miband_time){2019, 6, 1, 10, 42, 0, 0, 8};
 	if (req(h, &r) != 0)
 		return false;
 	if (fresh) {
@@ -1552,7 +1559,8 @@ static bool fetch_begin(struct h *h, bool fresh, const char *count_hex)
 		done(h, MIBAND_CH_FETCH_DATA, 0);
 	}
 	if (!x_write(h, MIBAND_CH_FETCH_CTL, "01 01 e3 07 06 01 0a 2a 00 08", 0,
-		     false) || !x_end(h))
+		     false) ||
+	    !x_end(h))
 		return false;
 	done(h, MIBAND_CH_FETCH_CTL, 0);
 	snprintf(buf, sizeof(buf), "10 01 01 %s e3 07 06 01 0a 2a 00 08",
@@ -1659,9 +1667,9 @@ TEST(req_fetch_errors)
 	CHECK(x_error(&h, MIBAND_REQ_FETCH, MIBAND_E_FETCH_SHORT));
 	/* the band refuses */
 	{
-		struct miband_request r = { .type = MIBAND_REQ_FETCH };
+		struct miband_request r = {.type = MIBAND_REQ_FETCH};
 
-		r.u.time = (struct miband_time){ 2019, 6, 1, 10, 42, 0, 0, 8 };
+		r.u.time = (struct miband_time){2019, 6, 1, 10, 42, 0, 0, 8};
 		CHECK_EQ(req(&h, &r), 0);
 		done(&h, MIBAND_CH_FETCH_CTL, 0);
 		notify_hex(&h, MIBAND_CH_FETCH_CTL, "10 01 04");
@@ -1709,7 +1717,7 @@ TEST(req_fetch_undrained_packets)
 	 * that batches notifications): one event covers both. */
 	const struct miband_event *ev;
 	struct h h;
-	uint8_t p0[5] = { 0, 1, 2, 3, 4 }, p1[5] = { 1, 5, 6, 7, 8 };
+	uint8_t p0[5] = {0, 1, 2, 3, 4}, p1[5] = {1, 5, 6, 7, 8};
 
 	load_vectors();
 	CHECK(authed(&h, MIBAND_MODEL_MB3));
@@ -1727,9 +1735,9 @@ TEST(req_fetch_undrained_packets)
 
 TEST(req_misc)
 {
-	struct miband_request r = { .type = MIBAND_REQ_BATTERY };
+	struct miband_request r = {.type = MIBAND_REQ_BATTERY};
 	struct h h;
-	uint8_t junk[3] = { 1, 2, 3 };
+	uint8_t junk[3] = {1, 2, 3};
 
 	load_vectors();
 	CHECK(authed(&h, MIBAND_MODEL_MB3));
@@ -1784,7 +1792,7 @@ TEST(req_misc)
 TEST(requests_over_mb4_mtu)
 {
 	/* a larger MTU: chunks grow, but never beyond MIBAND_WRITE_MAX */
-	struct miband_request r = { .type = MIBAND_REQ_TEXT };
+	struct miband_request r = {.type = MIBAND_REQ_TEXT};
 	uint8_t msg[MIBAND_TEXT_MAX];
 	struct h h;
 	int n, chunks = 0;
@@ -1797,10 +1805,9 @@ TEST(requests_over_mb4_mtu)
 	CHECK(auth_finish(&h, "82", r71,
 			  "83 08 ce1c0135db39e61f1a27012fb907df3b", false));
 	memset(msg, 'x', sizeof(msg));
-	n = miband_encode_app_notification(msg, sizeof(msg), 230,
-					   MIBAND_CATEGORY_SMS, 0, "T",
-					   "0123456789012345678901234567890123",
-					   NULL);
+	n = miband_encode_app_notification(
+		msg, sizeof(msg), 230, MIBAND_CATEGORY_SMS, 0, "T",
+		"0123456789012345678901234567890123", NULL);
 	CHECK(n > 34);
 	r.u.text.data = (const char *)msg;
 	r.u.text.len = (size_t)n;

@@ -96,7 +96,8 @@ static void drain(struct rp *r)
 		}
 		if (is_op(a.type)) {
 			if (r->outstanding)
-				fail_at(r, NULL, "two GATT operations in flight");
+				fail_at(r, NULL,
+					"two GATT operations in flight");
 			r->outstanding = true;
 			r->out_ch = a.channel;
 		}
@@ -155,13 +156,20 @@ static void flush_ack(struct rp *r)
 static const char *kind_name(enum miband_action_type t)
 {
 	switch (t) {
-	case MIBAND_ACTION_SUBSCRIBE: return "subscribe";
-	case MIBAND_ACTION_UNSUBSCRIBE: return "unsubscribe";
-	case MIBAND_ACTION_WRITE: return "write";
-	case MIBAND_ACTION_READ: return "read";
-	case MIBAND_ACTION_EVENT: return "event";
-	case MIBAND_ACTION_DISCONNECT: return "disconnect";
-	default: return "done";
+	case MIBAND_ACTION_SUBSCRIBE:
+		return "subscribe";
+	case MIBAND_ACTION_UNSUBSCRIBE:
+		return "unsubscribe";
+	case MIBAND_ACTION_WRITE:
+		return "write";
+	case MIBAND_ACTION_READ:
+		return "read";
+	case MIBAND_ACTION_EVENT:
+		return "event";
+	case MIBAND_ACTION_DISCONNECT:
+		return "disconnect";
+	default:
+		return "done";
 	}
 }
 
@@ -182,12 +190,13 @@ static void describe(const struct slot *sl, char *buf, size_t cap)
 	}
 	o = (size_t)snprintf(buf, cap, "%s%s %s", kind_name(sl->a.type),
 			     sl->a.type == MIBAND_ACTION_WRITE &&
-					     sl->a.with_response ?
-				     "-req" :
-				     "",
+					     sl->a.with_response
+				     ? "-req"
+				     : "",
 			     ci ? ci->name : "?");
-	for (i = 0; sl->a.type == MIBAND_ACTION_WRITE && i < sl->a.len &&
-		    o + 3 < cap; i++)
+	for (i = 0;
+	     sl->a.type == MIBAND_ACTION_WRITE && i < sl->a.len && o + 3 < cap;
+	     i++)
 		o += (size_t)snprintf(buf + o, cap - o, " %02x", sl->data[i]);
 }
 
@@ -346,7 +355,8 @@ static int band_notify(struct rp *r, const struct transcript_line *l,
 		free(a);
 		drain(r);
 		for (i = 0; i < r->n; i++) {
-			const struct slot *sl = &r->fifo[(r->head + i) % FIFO_MAX];
+			const struct slot *sl =
+				&r->fifo[(r->head + i) % FIFO_MAX];
 
 			if (sl->a.type == MIBAND_ACTION_EVENT &&
 			    sl->a.event.type == MIBAND_EV_ERROR &&
@@ -356,8 +366,9 @@ static int band_notify(struct rp *r, const struct transcript_line *l,
 		if (l->ch == MIBAND_CH_AUTH &&
 		    (!malformed || miband_session_is_busy(&r->s) ||
 		     miband_session_is_authed(&r->s)))
-			fail_at(r, l, "a cut auth message (%zu of %zu bytes) "
-				      "did not end auth with MALFORMED",
+			fail_at(r, l,
+				"a cut auth message (%zu of %zu bytes) "
+				"did not end auth with MALFORMED",
 				k, l->len);
 		miband_session_on_notify(&r->s, l->ch, b, l->len - k, r->now);
 		free(b);
@@ -448,7 +459,8 @@ static int replay(struct rp *r, const struct transcript *t, enum mode mode,
 			describe(sl, got, sizeof(got));
 			fail_at(r, &t->lines[t->n - 1],
 				"the client did more than the transcript "
-				"says: %s", got);
+				"says: %s",
+				got);
 		}
 	}
 	miband_session_wipe(&r->s);
@@ -507,8 +519,8 @@ static struct rp rp;
 TEST(files_present)
 {
 	static const char *const must[] = {
-		"mb3-pair.txt",  "mb3-stored.txt",      "mb2-pair.txt",
-		"mb4-crypt.txt", "wrong-key.txt",       "declined.txt",
+		"mb3-pair.txt",	     "mb3-stored.txt", "mb2-pair.txt",
+		"mb4-crypt.txt",     "wrong-key.txt",  "declined.txt",
 		"real-band-7-1.txt", "mb3-reads.txt",
 	};
 	size_t i, j;

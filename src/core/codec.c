@@ -121,9 +121,9 @@ int32_t miband_days_from_civil(int32_t y, unsigned m, unsigned d)
 
 	y -= m <= 2;
 	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;                                    /* [0, 399] */
+	yoe = y - era * 400; /* [0, 399] */
 	doy = (int32_t)((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d) - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            /* [0, 146096] */
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* [0, 146096] */
 	return era * 146097 + doe - 719468;
 }
 
@@ -135,11 +135,11 @@ void miband_civil_from_days(int32_t z, int32_t *ret_y, unsigned *ret_m,
 
 	z += 719468;
 	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;                                 /* [0, 146096] */
+	doe = z - era * 146097; /* [0, 146096] */
 	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);          /* [0, 365] */
-	mp = (5 * doy + 2) / 153;                               /* [0, 11] */
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* [0, 365] */
+	mp = (5 * doy + 2) / 153;		       /* [0, 11] */
 	d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
 	m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
 	if (ret_y)
@@ -172,8 +172,8 @@ static bool is_leap(unsigned y)
 
 static unsigned days_in_month(unsigned y, unsigned m)
 {
-	static const uint8_t dim[12] = { 31, 28, 31, 30, 31, 30,
-					 31, 31, 30, 31, 30, 31 };
+	static const uint8_t dim[12] = {31, 28, 31, 30, 31, 30,
+					31, 31, 30, 31, 30, 31};
 
 	if (m < 1 || m > 12)
 		return 0;
@@ -189,15 +189,14 @@ static unsigned days_in_month(unsigned y, unsigned m)
 
 static bool date_ok(const struct miband_time *t)
 {
-	return t->year >= YEAR_MIN && t->year <= YEAR_MAX &&
-	       t->day >= 1 && t->day <= days_in_month(t->year, t->month) &&
-	       t->hour < 24 && t->minute < 60 && t->second < 60;
+	return t->year >= YEAR_MIN && t->year <= YEAR_MAX && t->day >= 1 &&
+	       t->day <= days_in_month(t->year, t->month) && t->hour < 24 &&
+	       t->minute < 60 && t->second < 60;
 }
 
 int miband_time_valid(const struct miband_time *t)
 {
-	if (!t || !date_ok(t) || t->dow > 7 || t->tz < TZ_MIN ||
-	    t->tz > TZ_MAX)
+	if (!t || !date_ok(t) || t->dow > 7 || t->tz < TZ_MIN || t->tz > TZ_MAX)
 		return MIBAND_E_INVAL;
 	return 0;
 }
@@ -300,8 +299,7 @@ int miband_encode_time(uint8_t *buf, size_t cap, const struct miband_time *t)
 	return miband__wr_result(&w);
 }
 
-int miband_decode_time(const uint8_t *data, size_t len,
-		       struct miband_time *ret)
+int miband_decode_time(const uint8_t *data, size_t len, struct miband_time *ret)
 {
 	struct miband_time t;
 	struct miband__rd r;
@@ -423,8 +421,7 @@ int miband_decode_steps(const uint8_t *data, size_t len,
 	return 0;
 }
 
-int miband_encode_steps(uint8_t *buf, size_t cap,
-			const struct miband_steps *s)
+int miband_encode_steps(uint8_t *buf, size_t cap, const struct miband_steps *s)
 {
 	struct miband__wr w;
 
@@ -479,23 +476,23 @@ struct event_entry {
 };
 
 static const struct event_entry event_table[] = {
-	{ MIBAND_DEV_FELL_ASLEEP, 1, "fell-asleep" },
-	{ MIBAND_DEV_WOKE_UP, 1, "woke-up" },
-	{ MIBAND_DEV_GOAL_REACHED, 1, "goal-reached" },
-	{ MIBAND_DEV_BUTTON, 1, "button" },
-	{ MIBAND_DEV_NON_WEAR, 1, "non-wear" },
-	{ MIBAND_DEV_CALL_REJECTED, 1, "call-rejected" },
-	{ MIBAND_DEV_FIND_PHONE_START, 1, "find-phone-start" },
-	{ MIBAND_DEV_CALL_IGNORED, 1, "call-ignored" },
-	{ MIBAND_DEV_ALARM_TOGGLED, 1, "alarm-toggled" },
-	{ MIBAND_DEV_BUTTON_LONG, 1, "button-long" },
-	{ MIBAND_DEV_TICK_30MIN, 1, "tick-30min" },
-	{ MIBAND_DEV_FIND_PHONE_STOP, 1, "find-phone-stop" },
-	{ MIBAND_DEV_SILENT_MODE, 2, "silent-mode" },
-	{ MIBAND_DEV_WORKOUT_START, 4, "workout-start" },
-	{ MIBAND_DEV_MTU, 3, "mtu" },
-	{ MIBAND_DEV_ALARM_CHANGED, 1, "alarm-changed" },
-	{ MIBAND_DEV_MUSIC, 2, "music" },
+	{MIBAND_DEV_FELL_ASLEEP, 1, "fell-asleep"},
+	{MIBAND_DEV_WOKE_UP, 1, "woke-up"},
+	{MIBAND_DEV_GOAL_REACHED, 1, "goal-reached"},
+	{MIBAND_DEV_BUTTON, 1, "button"},
+	{MIBAND_DEV_NON_WEAR, 1, "non-wear"},
+	{MIBAND_DEV_CALL_REJECTED, 1, "call-rejected"},
+	{MIBAND_DEV_FIND_PHONE_START, 1, "find-phone-start"},
+	{MIBAND_DEV_CALL_IGNORED, 1, "call-ignored"},
+	{MIBAND_DEV_ALARM_TOGGLED, 1, "alarm-toggled"},
+	{MIBAND_DEV_BUTTON_LONG, 1, "button-long"},
+	{MIBAND_DEV_TICK_30MIN, 1, "tick-30min"},
+	{MIBAND_DEV_FIND_PHONE_STOP, 1, "find-phone-stop"},
+	{MIBAND_DEV_SILENT_MODE, 2, "silent-mode"},
+	{MIBAND_DEV_WORKOUT_START, 4, "workout-start"},
+	{MIBAND_DEV_MTU, 3, "mtu"},
+	{MIBAND_DEV_ALARM_CHANGED, 1, "alarm-changed"},
+	{MIBAND_DEV_MUSIC, 2, "music"},
 };
 
 static const struct event_entry *event_find(uint8_t code)
@@ -635,7 +632,7 @@ int miband_encode_app_notification(uint8_t *buf, size_t cap, size_t max,
 				   const char *title, const char *body,
 				   const char *app)
 {
-	static const uint8_t fake_app[3] = { 0x00, 0x20, 0x00 };
+	static const uint8_t fake_app[3] = {0x00, 0x20, 0x00};
 	size_t title_len, body_len, app_len = 0, fixed, room;
 	bool custom = category == MIBAND_CATEGORY_CUSTOM;
 	bool has_suffix = custom || category == MIBAND_CATEGORY_SMS ||
@@ -655,11 +652,15 @@ int miband_encode_app_notification(uint8_t *buf, size_t cap, size_t max,
 		return MIBAND_E_BAD_UTF8;
 
 	/* prefix, the 00 after the title, suffix */
-	fixed = 2u + custom + 1u + (custom ? app_len + 2u : has_suffix ? 3u : 0u);
+	fixed = 2u + custom + 1u +
+		(custom	      ? app_len + 2u
+		 : has_suffix ? 3u
+			      : 0u);
 	if (fixed > max)
 		return MIBAND_E_NOSPACE;
 	room = max - fixed;
-	t = miband_utf8_cut(title, title_len, room < TITLE_MAX ? room : TITLE_MAX);
+	t = miband_utf8_cut(title, title_len,
+			    room < TITLE_MAX ? room : TITLE_MAX);
 	if (t < 0)
 		return t;
 	room -= (size_t)t;
@@ -744,7 +745,7 @@ static int put_bytes(uint8_t *buf, size_t cap, const uint8_t *src, size_t n)
 /* 06 <what> 00 <value> */
 static int put_setting(uint8_t *buf, size_t cap, uint8_t what, uint8_t v)
 {
-	const uint8_t cmd[4] = { 0x06, what, 0x00, v };
+	const uint8_t cmd[4] = {0x06, what, 0x00, v};
 
 	return put_bytes(buf, cap, cmd, sizeof(cmd));
 }
@@ -754,14 +755,12 @@ int miband_encode_config_time_format(uint8_t *buf, size_t cap, bool h24)
 	return put_setting(buf, cap, 0x02, h24 ? 0x01 : 0x00);
 }
 
-int miband_encode_config_date_display(uint8_t *buf, size_t cap,
-				      bool show_date)
+int miband_encode_config_date_display(uint8_t *buf, size_t cap, bool show_date)
 {
 	return put_setting(buf, cap, 0x0a, show_date ? 0x03 : 0x00);
 }
 
-int miband_encode_config_date_format(uint8_t *buf, size_t cap,
-				     const char *fmt)
+int miband_encode_config_date_format(uint8_t *buf, size_t cap, const char *fmt)
 {
 	struct miband__wr w;
 	size_t n, i;
@@ -782,16 +781,15 @@ int miband_encode_config_date_format(uint8_t *buf, size_t cap,
 	return miband__wr_result(&w);
 }
 
-int miband_encode_config_distance_unit(uint8_t *buf, size_t cap,
-				       bool imperial)
+int miband_encode_config_distance_unit(uint8_t *buf, size_t cap, bool imperial)
 {
 	return put_setting(buf, cap, 0x03, imperial ? 0x01 : 0x00);
 }
 
 int miband_encode_config_lift_wrist(uint8_t *buf, size_t cap, bool on)
 {
-	static const uint8_t on_cmd[] = { 0x06, 0x05, 0x00, 0x01,
-					  0x00, 0x00, 0x00, 0x00 };
+	static const uint8_t on_cmd[] = {0x06, 0x05, 0x00, 0x01,
+					 0x00, 0x00, 0x00, 0x00};
 
 	if (on)
 		return put_bytes(buf, cap, on_cmd, sizeof(on_cmd));
@@ -810,7 +808,7 @@ int miband_encode_config_rotate_wrist(uint8_t *buf, size_t cap, bool on)
 
 int miband_encode_config_display_caller(uint8_t *buf, size_t cap, bool on)
 {
-	const uint8_t cmd[5] = { 0x06, 0x10, 0x00, 0x00, on ? 0x01 : 0x00 };
+	const uint8_t cmd[5] = {0x06, 0x10, 0x00, 0x00, on ? 0x01 : 0x00};
 
 	return put_bytes(buf, cap, cmd, sizeof(cmd));
 }
@@ -877,8 +875,7 @@ int miband_encode_config_dnd(uint8_t *buf, size_t cap, int mode, uint8_t sh,
 	}
 }
 
-int miband_encode_config_display_items(uint8_t *buf, size_t cap,
-				       uint16_t mask)
+int miband_encode_config_display_items(uint8_t *buf, size_t cap, uint16_t mask)
 {
 	struct miband__wr w;
 	uint8_t i;
@@ -919,7 +916,8 @@ int miband_encode_user_info(uint8_t *buf, size_t cap,
 	if (!u || u->birth_month < 1 || u->birth_month > 12 ||
 	    u->birth_day < 1 || u->birth_day > 31 || u->sex > 2)
 		return MIBAND_E_INVAL;
-	weight = weight_times_200 ? (uint32_t)u->weight_kg * 200u : u->weight_kg;
+	weight =
+		weight_times_200 ? (uint32_t)u->weight_kg * 200u : u->weight_kg;
 	if (weight > 0xffff)
 		return MIBAND_E_INVAL;
 	miband__wr_init(&w, buf, cap);
@@ -952,7 +950,7 @@ int miband_encode_step_goal(uint8_t *buf, size_t cap, uint16_t goal)
 
 int miband_encode_wear_location(uint8_t *buf, size_t cap, bool right_wrist)
 {
-	const uint8_t cmd[4] = { 0x20, 0x00, 0x00, right_wrist ? 0x82 : 0x02 };
+	const uint8_t cmd[4] = {0x20, 0x00, 0x00, right_wrist ? 0x82 : 0x02};
 
 	return put_bytes(buf, cap, cmd, sizeof(cmd));
 }

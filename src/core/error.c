@@ -13,10 +13,9 @@ struct err_entry {
 	const char *msg;
 };
 
-static const struct err_entry err_table[] = {
-	{ MIBAND_OK, 0, "OK", "success" },
-#define ERR_ENTRY(name, code, fatal, msg) { (code), (fatal), #name, msg },
-	MIBAND_ERRNO_MAP(ERR_ENTRY)
+static const struct err_entry err_table[] = {{MIBAND_OK, 0, "OK", "success"},
+#define ERR_ENTRY(name, code, fatal, msg) {(code), (fatal), #name, msg},
+					     MIBAND_ERRNO_MAP(ERR_ENTRY)
 #undef ERR_ENTRY
 };
 

@@ -19,7 +19,7 @@
 #define N MIBAND_PROP_NOTIFY
 
 #define CH(ch, name, svc, uuid, huami, props) \
-	[ch] = { ch, name, svc, uuid, huami, (uint8_t)(props) }
+	[ch] = {ch, name, svc, uuid, huami, (uint8_t)(props)}
 
 static const struct miband_channel_info channel_table[MIBAND_CH_COUNT] = {
 	CH(MIBAND_CH_AUTH, "auth", 0xfee1, 0x0009, true, R | WNR | N),
@@ -183,11 +183,11 @@ struct model_entry {
 
 static const struct model_entry model_table[MIBAND_MODEL_COUNT] = {
 	/* MB2 shows text through New Alert: 20 - category - count. */
-	[MIBAND_MODEL_MB2] = { "mb2", "Mi Band 2", 0x08, 0x00, 18 },
-	[MIBAND_MODEL_MB3] = { "mb3", "Mi Band 3", 0x00, 0x00, 230 },
-	[MIBAND_MODEL_MB4] = { "mb4", "Mi Band 4", 0x08, 0x80, 230 },
-	[MIBAND_MODEL_MB5] = { "mb5", "Mi Band 5", 0x08, 0x80, 230 },
-	[MIBAND_MODEL_MB6] = { "mb6", "Mi Band 6", 0x08, 0x80, 230 },
+	[MIBAND_MODEL_MB2] = {"mb2", "Mi Band 2", 0x08, 0x00, 18},
+	[MIBAND_MODEL_MB3] = {"mb3", "Mi Band 3", 0x00, 0x00, 230},
+	[MIBAND_MODEL_MB4] = {"mb4", "Mi Band 4", 0x08, 0x80, 230},
+	[MIBAND_MODEL_MB5] = {"mb5", "Mi Band 5", 0x08, 0x80, 230},
+	[MIBAND_MODEL_MB6] = {"mb6", "Mi Band 6", 0x08, 0x80, 230},
 };
 
 const char *miband_model_name(enum miband_model model)

@@ -54,15 +54,14 @@
 
 /* The RAM budget on 32-bit targets (Cortex-M) with the default limits:
  * 512 bytes per session (352 with arm-none-eabi-gcc today). */
-#if MIBAND_ACTION_QUEUE == 4 && MIBAND_WRITE_MAX == 20 && \
-	MIBAND_VALUE_MAX == 32
-typedef char miband__session_fits[sizeof(void *) > 4 ||
-				  sizeof(struct miband_session) <= 512 ? 1 : -1];
+#if MIBAND_ACTION_QUEUE == 4 && MIBAND_WRITE_MAX == 20 && MIBAND_VALUE_MAX == 32
+typedef char miband__session_fits
+	[sizeof(void *) > 4 || sizeof(struct miband_session) <= 512 ? 1 : -1];
 #endif
 
 /* s->flags */
 #define F_WAIT_DONE 0x01u /* the step advances on its op's completion */
-#define F_WIPE 0x02u      /* wbuf held a secret handed out last call */
+#define F_WIPE 0x02u	  /* wbuf held a secret handed out last call */
 
 /* s->inflight: what the outstanding operation is */
 #define INF_SUB 1u
@@ -84,21 +83,20 @@ enum {
 	FS_SUB_DATA,
 	FS_START,   /* start written */
 	FS_WAIT,    /* waiting for 10 01 */
-	FS_GO,      /* 02 written */
+	FS_GO,	    /* 02 written */
 	FS_DATA,    /* receiving */
 	FS_STORED,  /* waiting for miband_session_fetch_stored() */
-	FS_ACK,     /* 03 written */
+	FS_ACK,	    /* 03 written */
 	FS_ACK_WAIT /* waiting for 10 03 */
 };
 
 /* ---- names ---- */
 
 static const char *const request_names[MIBAND_REQ_COUNT] = {
-	"none",       "auth",         "battery",    "steps",
-	"steps-follow", "time-get",   "time-set",   "devinfo",
-	"hr-oneshot", "hr-start",     "hr-stop",    "hr-interval",
-	"alert",      "call",         "call-stop",  "text",
-	"events-follow", "config",    "user",       "fetch",
+	"none",	    "auth",	     "battery", "steps",      "steps-follow",
+	"time-get", "time-set",	     "devinfo", "hr-oneshot", "hr-start",
+	"hr-stop",  "hr-interval",   "alert",	"call",	      "call-stop",
+	"text",	    "events-follow", "config",	"user",	      "fetch",
 };
 
 const char *miband_request_name(enum miband_request_type type)
@@ -111,7 +109,7 @@ const char *miband_request_name(enum miband_request_type type)
 const char *miband_auth_step_name(enum miband_auth_step step)
 {
 	static const char *const names[] = {
-		"subscribed",      "key-sent",    "key-accepted",
+		"subscribed",	    "key-sent",	       "key-accepted",
 		"random-requested", "random-received", "answer-sent",
 		"fallback-pair",
 	};
@@ -125,9 +123,10 @@ const char *miband_auth_step_name(enum miband_auth_step step)
 const char *miband_event_name(enum miband_event_type type)
 {
 	static const char *const names[] = {
-		"auth-progress", "auth-ok",  "done",        "error",
-		"battery",       "steps",    "time",        "devinfo",
-		"hr",            "device-event", "fetch-start", "samples",
+		"auth-progress", "auth-ok",	"done",
+		"error",	 "battery",	"steps",
+		"time",		 "devinfo",	"hr",
+		"device-event",	 "fetch-start", "samples",
 		"fetch-batch",
 	};
 
@@ -156,15 +155,14 @@ void miband_session_config_init(struct miband_session_config *cfg,
 
 static uint8_t auth_flags(const struct miband_session *s)
 {
-	return s->cfg.auth_flags < 0 ? miband_model_auth_flags(s->cfg.model) :
-				       (uint8_t)s->cfg.auth_flags;
+	return s->cfg.auth_flags < 0 ? miband_model_auth_flags(s->cfg.model)
+				     : (uint8_t)s->cfg.auth_flags;
 }
 
 static uint8_t crypt_flags(const struct miband_session *s)
 {
-	return s->cfg.crypt_flags < 0 ?
-		       miband_model_crypt_flags(s->cfg.model) :
-		       (uint8_t)s->cfg.crypt_flags;
+	return s->cfg.crypt_flags < 0 ? miband_model_crypt_flags(s->cfg.model)
+				      : (uint8_t)s->cfg.crypt_flags;
 }
 
 /* Largest value one write may carry. */
@@ -486,9 +484,8 @@ static void auth_send_key(struct miband_session *s, uint64_t now)
 
 static void auth_request_random(struct miband_session *s, uint64_t now)
 {
-	int n = miband_encode_auth_request_random(s->wbuf, sizeof(s->wbuf),
-						  auth_flags(s),
-						  crypt_flags(s));
+	int n = miband_encode_auth_request_random(
+		s->wbuf, sizeof(s->wbuf), auth_flags(s), crypt_flags(s));
 
 	if (n < 0) {
 		fail(s, MIBAND_E_INTERNAL);
@@ -540,8 +537,8 @@ static bool auth_fallback(struct miband_session *s, uint64_t now)
 static void auth_notify(struct miband_session *s, const uint8_t *data,
 			size_t len, uint64_t now)
 {
-	static const uint8_t expect[] = { [A_SUB] = 0, [A_KEY] = 1,
-					  [A_RAND] = 2, [A_ANS] = 3 };
+	static const uint8_t expect[] = {
+		[A_SUB] = 0, [A_KEY] = 1, [A_RAND] = 2, [A_ANS] = 3};
 	struct miband_auth_reply r;
 	struct miband_event *ev;
 	unsigned step;
@@ -732,9 +729,10 @@ static bool step(struct miband_session *s, uint64_t now)
 	case MIBAND_REQ_STEPS_FOLLOW:
 	case MIBAND_REQ_EVENTS_FOLLOW:
 		if (s->state == 0)
-			return op_subscribe(s, r->type == MIBAND_REQ_STEPS_FOLLOW ?
-						       MIBAND_CH_STEPS :
-						       MIBAND_CH_EVENTS,
+			return op_subscribe(s,
+					    r->type == MIBAND_REQ_STEPS_FOLLOW
+						    ? MIBAND_CH_STEPS
+						    : MIBAND_CH_EVENTS,
 					    now);
 		break;
 	case MIBAND_REQ_TIME_SET:
@@ -783,9 +781,9 @@ static bool step(struct miband_session *s, uint64_t now)
 					      now);
 		}
 		s->hr_continuous = 1;
-		s->hr_ping_at = s->cfg.hr_keepalive_ms ?
-					after(now, s->cfg.hr_keepalive_ms) :
-					NEVER;
+		s->hr_ping_at = s->cfg.hr_keepalive_ms
+					? after(now, s->cfg.hr_keepalive_ms)
+					: NEVER;
 		break;
 	case MIBAND_REQ_HR_STOP:
 		if (s->state == 0) {
@@ -810,14 +808,13 @@ static bool step(struct miband_session *s, uint64_t now)
 		break;
 	case MIBAND_REQ_CALL:
 		if (s->state == 0) {
-			n = miband_encode_new_alert(s->wbuf, write_max(s),
-						    MIBAND_CATEGORY_CALL, 1,
-						    r->u.text.data,
-						    r->u.text.len);
+			n = miband_encode_new_alert(
+				s->wbuf, write_max(s), MIBAND_CATEGORY_CALL, 1,
+				r->u.text.data, r->u.text.len);
 			if (n < 0)
 				break;
-			return op_write(s, MIBAND_CH_NEW_ALERT, (size_t)n,
-					true, false, now);
+			return op_write(s, MIBAND_CH_NEW_ALERT, (size_t)n, true,
+					false, now);
 		}
 		break;
 	case MIBAND_REQ_CALL_STOP:
@@ -835,8 +832,8 @@ static bool step(struct miband_session *s, uint64_t now)
 				      r->u.text.len, s->wbuf, write_max(s));
 			if (n < 0)
 				break;
-			return op_write(s, MIBAND_CH_NEW_ALERT, (size_t)n,
-					true, false, now);
+			return op_write(s, MIBAND_CH_NEW_ALERT, (size_t)n, true,
+					false, now);
 		} else {
 			size_t cmax = write_max(s) - 3;
 
@@ -876,9 +873,9 @@ static bool step(struct miband_session *s, uint64_t now)
 		case FS_SUB_DATA:
 			return op_subscribe(s, MIBAND_CH_FETCH_DATA, now);
 		case FS_START:
-			n = miband_encode_fetch_start(s->wbuf, sizeof(s->wbuf),
-						      MIBAND_FETCH_TYPE_ACTIVITY,
-						      &r->u.time);
+			n = miband_encode_fetch_start(
+				s->wbuf, sizeof(s->wbuf),
+				MIBAND_FETCH_TYPE_ACTIVITY, &r->u.time);
 			if (n < 0)
 				break;
 			return op_write(s, MIBAND_CH_FETCH_CTL, (size_t)n,
@@ -948,9 +945,9 @@ static int check_request(const struct miband_session *s,
 	case MIBAND_REQ_FETCH:
 		return miband_time_valid(&r->u.time);
 	case MIBAND_REQ_DEVINFO:
-		return (unsigned)r->u.devinfo < MIBAND_DEVINFO_COUNT ?
-			       0 :
-			       MIBAND_E_INVAL;
+		return (unsigned)r->u.devinfo < MIBAND_DEVINFO_COUNT
+			       ? 0
+			       : MIBAND_E_INVAL;
 	case MIBAND_REQ_ALERT:
 		return r->u.level <= MIBAND_ALERT_VIBRATE ? 0 : MIBAND_E_INVAL;
 	case MIBAND_REQ_CALL: {
@@ -972,15 +969,15 @@ static int check_request(const struct miband_session *s,
 				      r->u.text.len, tmp, write_max(s));
 			return n < 0 ? n : 0;
 		}
-		return r->u.text.len <= miband_text_limit(s->cfg.model) ?
-			       0 :
-			       MIBAND_E_INVAL;
+		return r->u.text.len <= miband_text_limit(s->cfg.model)
+			       ? 0
+			       : MIBAND_E_INVAL;
 	}
 	case MIBAND_REQ_CONFIG:
 	case MIBAND_REQ_USER:
-		return r->u.raw.len >= 1 && r->u.raw.len <= write_max(s) ?
-			       0 :
-			       MIBAND_E_INVAL;
+		return r->u.raw.len >= 1 && r->u.raw.len <= write_max(s)
+			       ? 0
+			       : MIBAND_E_INVAL;
 	default:
 		return MIBAND_E_INVAL;
 	}
@@ -1046,8 +1043,8 @@ static void enter(struct miband_session *s)
 	}
 }
 
-static void fetch_ctl(struct miband_session *s, const uint8_t *data,
-		      size_t len, uint64_t now)
+static void fetch_ctl(struct miband_session *s, const uint8_t *data, size_t len,
+		      uint64_t now)
 {
 	struct miband_fetch_reply f;
 	struct miband_event *ev;
@@ -1148,9 +1145,8 @@ static void fetch_data(struct miband_session *s, const uint8_t *data,
 		arm(s, now);
 }
 
-void miband_session_on_notify(struct miband_session *s,
-			      enum miband_channel ch, const uint8_t *data,
-			      size_t len, uint64_t now)
+void miband_session_on_notify(struct miband_session *s, enum miband_channel ch,
+			      const uint8_t *data, size_t len, uint64_t now)
 {
 	enum miband_request_type rt;
 	struct miband_event *ev;
@@ -1251,8 +1247,8 @@ void miband_session_on_write_done(struct miband_session *s,
 	if (s->req.type == MIBAND_REQ_NONE)
 		return; /* the request already ended (timeout, cancel) */
 	if (status < 0) {
-		fail(s, kind == INF_SUB ? MIBAND_E_SUBSCRIBE_FAILED :
-					  MIBAND_E_WRITE_FAILED);
+		fail(s, kind == INF_SUB ? MIBAND_E_SUBSCRIBE_FAILED
+					: MIBAND_E_WRITE_FAILED);
 		return;
 	}
 	if (kind == INF_SUB)
@@ -1307,8 +1303,8 @@ void miband_session_on_read(struct miband_session *s, enum miband_channel ch,
 	case MIBAND_REQ_DEVINFO: {
 		enum miband_devinfo field = s->req.u.devinfo;
 
-		s->vlen = (uint8_t)(len < sizeof(s->vbuf) ? len :
-							    sizeof(s->vbuf));
+		s->vlen = (uint8_t)(len < sizeof(s->vbuf) ? len
+							  : sizeof(s->vbuf));
 		if (s->vlen)
 			memcpy(s->vbuf, data, s->vlen);
 		r = 0;

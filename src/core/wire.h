@@ -105,8 +105,7 @@ static inline bool miband__rd_done(const struct miband__rd *r)
 	return !r->err && r->off == r->len;
 }
 
-static inline void miband__wr_init(struct miband__wr *w, uint8_t *p,
-				   size_t cap)
+static inline void miband__wr_init(struct miband__wr *w, uint8_t *p, size_t cap)
 {
 	w->p = p;
 	w->cap = p ? cap : 0;

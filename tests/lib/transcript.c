@@ -52,8 +52,9 @@ static int parse_hex(const char *s, uint8_t *buf, size_t cap)
 			continue;
 		if (!isxdigit((unsigned char)*s))
 			return -1;
-		v = isdigit((unsigned char)*s) ? *s - '0' :
-						 tolower((unsigned char)*s) - 'a' + 10;
+		v = isdigit((unsigned char)*s)
+			    ? *s - '0'
+			    : tolower((unsigned char)*s) - 'a' + 10;
 		if (hi < 0) {
 			hi = v;
 			continue;
@@ -226,23 +227,23 @@ static const struct {
 	const char *name;
 	enum miband_request_type type;
 } request_words[] = {
-	{ "battery", MIBAND_REQ_BATTERY },
-	{ "steps", MIBAND_REQ_STEPS },
-	{ "steps-follow", MIBAND_REQ_STEPS_FOLLOW },
-	{ "time-get", MIBAND_REQ_TIME_GET },
-	{ "time-set", MIBAND_REQ_TIME_SET },
-	{ "devinfo", MIBAND_REQ_DEVINFO },
-	{ "hr-oneshot", MIBAND_REQ_HR_ONESHOT },
-	{ "hr-start", MIBAND_REQ_HR_START },
-	{ "hr-stop", MIBAND_REQ_HR_STOP },
-	{ "hr-interval", MIBAND_REQ_HR_INTERVAL },
-	{ "alert", MIBAND_REQ_ALERT },
-	{ "call", MIBAND_REQ_CALL },
-	{ "call-stop", MIBAND_REQ_CALL_STOP },
-	{ "events-follow", MIBAND_REQ_EVENTS_FOLLOW },
-	{ "config", MIBAND_REQ_CONFIG },
-	{ "user", MIBAND_REQ_USER },
-	{ "fetch", MIBAND_REQ_FETCH },
+	{"battery", MIBAND_REQ_BATTERY},
+	{"steps", MIBAND_REQ_STEPS},
+	{"steps-follow", MIBAND_REQ_STEPS_FOLLOW},
+	{"time-get", MIBAND_REQ_TIME_GET},
+	{"time-set", MIBAND_REQ_TIME_SET},
+	{"devinfo", MIBAND_REQ_DEVINFO},
+	{"hr-oneshot", MIBAND_REQ_HR_ONESHOT},
+	{"hr-start", MIBAND_REQ_HR_START},
+	{"hr-stop", MIBAND_REQ_HR_STOP},
+	{"hr-interval", MIBAND_REQ_HR_INTERVAL},
+	{"alert", MIBAND_REQ_ALERT},
+	{"call", MIBAND_REQ_CALL},
+	{"call-stop", MIBAND_REQ_CALL_STOP},
+	{"events-follow", MIBAND_REQ_EVENTS_FOLLOW},
+	{"config", MIBAND_REQ_CONFIG},
+	{"user", MIBAND_REQ_USER},
+	{"fetch", MIBAND_REQ_FETCH},
 };
 
 static const char *const devinfo_words[MIBAND_DEVINFO_COUNT] = {
@@ -343,7 +344,8 @@ void transcript_event_summary(const struct miband_event *ev, char *buf,
 	buf[0] = 0;
 	switch (ev->type) {
 	case MIBAND_EV_AUTH_PROGRESS:
-		snprintf(buf, cap, "%s", miband_auth_step_name(ev->u.auth_step));
+		snprintf(buf, cap, "%s",
+			 miband_auth_step_name(ev->u.auth_step));
 		break;
 	case MIBAND_EV_AUTH_OK:
 		snprintf(buf, cap, "paired=%d", ev->u.paired ? 1 : 0);

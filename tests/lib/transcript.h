@@ -43,13 +43,13 @@
 
 enum transcript_kind {
 	TR_DIRECTIVE = 1, /* @ word [arg] */
-	TR_SUBSCRIBE,     /* > subscribe CH */
-	TR_WRITE,         /* > write CH HEX */
-	TR_WRITE_REQ,     /* > write-req CH HEX */
-	TR_READ,          /* > read CH */
-	TR_NOTIFY,        /* < notify CH HEX */
-	TR_READ_REPLY,    /* < read CH HEX */
-	TR_EVENT,         /* = event NAME [SUMMARY] */
+	TR_SUBSCRIBE,	  /* > subscribe CH */
+	TR_WRITE,	  /* > write CH HEX */
+	TR_WRITE_REQ,	  /* > write-req CH HEX */
+	TR_READ,	  /* > read CH */
+	TR_NOTIFY,	  /* < notify CH HEX */
+	TR_READ_REPLY,	  /* < read CH HEX */
+	TR_EVENT,	  /* = event NAME [SUMMARY] */
 };
 
 struct transcript_line {
@@ -58,8 +58,8 @@ struct transcript_line {
 	enum miband_channel ch;
 	uint8_t data[TRANSCRIPT_DATA_MAX];
 	size_t len;
-	char word[32];  /* directive word, or event name */
-	char arg[96];   /* directive argument, or event summary ("" if none) */
+	char word[32]; /* directive word, or event name */
+	char arg[96];  /* directive argument, or event summary ("" if none) */
 };
 
 struct transcript {
