@@ -1001,6 +1001,40 @@ TEST(auth_reply_before_write_done)
 	CHECK(miband_session_is_authed(&h.s));
 }
 
+TEST(queue_overflow_is_fatal)
+{
+	/* A caller that never drains: the engine cannot queue its next
+	 * write, reports INTERNAL (fatal) and asks for a disconnect. */
+	struct miband_action a;
+	struct h h;
+	int n = 0, last = -1, err = 0;
+
+	load_vectors();
+	h_init(&h, MIBAND_MODEL_MB3, k71);
+	CHECK_EQ(miband_session_start_auth(&h.s, MIBAND_AUTH_PAIR, h.now), 0);
+	drain(&h);
+	miband_session_on_write_done(&h.s, MIBAND_CH_AUTH, 0, h.now);
+	miband_session_on_notify(&h.s, MIBAND_CH_AUTH,
+				 (const uint8_t *)"\x10\x01\x01", 3, h.now);
+	while (miband_session_next_action(&h.s, &a) != MIBAND_ACTION_DONE) {
+		n++;
+		if (a.type == MIBAND_ACTION_EVENT &&
+		    a.event.type == MIBAND_EV_ERROR)
+			err = a.event.error;
+		CHECK(a.type != MIBAND_ACTION_WRITE);
+		last = a.type;
+		if (a.type == MIBAND_ACTION_DISCONNECT)
+			CHECK_EQ(a.reason, MIBAND_E_INTERNAL);
+	}
+	CHECK_EQ(err, MIBAND_E_INTERNAL);
+	CHECK_EQ(last, MIBAND_ACTION_DISCONNECT);
+	CHECK(n <= MIBAND_ACTION_QUEUE);
+	CHECK(miband_is_fatal(MIBAND_E_INTERNAL));
+	CHECK_EQ(miband_session_start_auth(&h.s, MIBAND_AUTH_PAIR, h.now),
+		 MIBAND_E_STATE);
+	CHECK_EQ(miband_session_deadline_ms(&h.s), UINT64_MAX);
+}
+
 TEST(session_size_and_wipe)
 {
 	struct h h;
@@ -1826,9 +1860,9 @@ TEST_MAIN(T(real_band_7_1), T(mb2_pairing_flags_08), T(mb3_stored),
 	  T(seed_base64_replies), T(auth_statuses), T(mb4_announcement_ignored),
 	  T(auto_fallback), T(auth_deadlines), T(auth_disconnect),
 	  T(auth_crypto_failure), T(auth_misuse), T(auth_write_failures),
-	  T(auth_reply_before_write_done), T(session_size_and_wipe),
-	  T(req_battery_steps_time), T(req_devinfo), T(req_follow_steps_events),
-	  T(req_hr_oneshot), T(req_hr_continuous), T(req_alert_call),
-	  T(req_text_chunked), T(req_config_user), T(req_fetch),
-	  T(req_fetch_errors), T(req_fetch_undrained_packets), T(req_misc),
-	  T(requests_over_mb4_mtu))
+	  T(auth_reply_before_write_done), T(queue_overflow_is_fatal),
+	  T(session_size_and_wipe), T(req_battery_steps_time), T(req_devinfo),
+	  T(req_follow_steps_events), T(req_hr_oneshot), T(req_hr_continuous),
+	  T(req_alert_call), T(req_text_chunked), T(req_config_user),
+	  T(req_fetch), T(req_fetch_errors), T(req_fetch_undrained_packets),
+	  T(req_misc), T(requests_over_mb4_mtu))
