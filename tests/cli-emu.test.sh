@@ -168,6 +168,22 @@ expect_rc 2 "--sync and --set together" time --sync --set 2025-01-01T00:00
 expect_rc 1 "unix:PATH is not supported yet" battery --device unix:/tmp/x
 check "unix: is UNSUPPORTED" err_has "[UNSUPPORTED]"
 
+# ---- help and version
+expect_rc 0 "--help" --help
+for code in 0 1 2 3 4 5 6 7 8; do
+	check "--help documents exit status $code" grep -qE "^  $code  " "$T/out"
+done
+for cmd in scan pair auth info battery steps time hr alert events config keys; do
+	check "--help lists $cmd" grep -qE "^  $cmd " "$T/out"
+done
+expect_rc 0 "per-command help: hr --help" hr --help
+check "hr --help explains --follow" out_has "--follow"
+expect_rc 0 "help config" help config
+check "help config lists the keys" out_has "night-mode"
+expect_rc 0 "--version" --version
+check "--version names the library" grep -q "^mibandctl .* (libmiband " "$T/out"
+expect_rc 2 "no command" 
+
 # a long text is cut on a character boundary by the codec
 long=$(python3 -c 'print("é" * 300)')
 expect_rc 0 "a 600-byte text is accepted and cut" alert text "Title" "$long" --json

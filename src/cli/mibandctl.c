@@ -40,6 +40,7 @@
 #include "miband/miband.h"
 
 #include "common/device.h"
+#include "common/history.h"
 #include "common/keys.h"
 #include "common/output.h"
 
@@ -60,6 +61,7 @@ enum {
 	OPT_SYNC = 1u << 2,
 	OPT_SET = 1u << 3,
 	OPT_ALIAS = 1u << 4,
+	OPT_HISTORY = 1u << 5, /* any option of common/history.h */
 };
 
 struct ctx {
@@ -81,6 +83,7 @@ struct ctx {
 	bool follow, new_key, sync;
 	const char *set_time;
 	const char *alias;
+	struct mb_history_args hist; /* sync, export, stats */
 	/* the band */
 	char spec[MB_ADDRESS_LEN];   /* what mb_device_open gets */
 	char entry_name[MB_KEY_NAME_MAX];
@@ -397,6 +400,7 @@ static void session_config(struct ctx *c, struct miband_session_config *cfg)
 	miband_session_config_init(cfg, mb_device_model(c->dev));
 	cfg->crypto = &miband_crypto_openssl;
 	cfg->crypto_ctx = NULL;
+	cfg->fetch_ack = mb_history_fetch_ack(&c->hist);
 	if (c->has_timeout) {
 		cfg->reply_timeout_ms = c->timeout_ms;
 		cfg->pair_timeout_ms = c->timeout_ms;
@@ -1715,15 +1719,29 @@ static void list_one(const struct mb_key_entry *e, int err, void *user_data)
 				miband_strerror(err));
 }
 
-/* Reads a key from standard input (one line, not echoed). */
+/*
+ * Reads a key from standard input: its first line.  read(2), not stdio,
+ * so no library buffer keeps a copy of the key.
+ */
 static int read_key_stdin(uint8_t key[16])
 {
 	char line[256];
+	size_t len = 0;
+	ssize_t n;
 	int r;
 
 	if (isatty(STDIN_FILENO))
-		mb_note("key (32 hex digits): ");
-	if (!fgets(line, sizeof(line), stdin)) {
+		fprintf(stderr, "key (32 hex digits): ");
+	while (len + 1 < sizeof(line)) {
+		n = read(STDIN_FILENO, line + len, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || line[len] == '\n')
+			break;
+		len++;
+	}
+	line[len] = 0;
+	if (len == 0) {
 		mb_error_detail("no key on standard input: %s",
 				miband_strerror(MIBAND_E_BAD_KEY));
 		return MIBAND_E_BAD_KEY;
@@ -1838,6 +1856,43 @@ static int cmd_keys(struct ctx *c, const struct command *cmd, int argc,
 static int cmd_help(struct ctx *c, const struct command *cmd, int argc,
 		    char **argv);
 
+/* ---- history: common/history.c ---- */
+
+static int cmd_sync(struct ctx *c, const struct command *cmd, int argc,
+		    char **argv)
+{
+	int r = need_args(cmd, argc, 0, 0);
+
+	(void)argv;
+	if (r == 0)
+		r = mb_history_sync_check(&c->hist);
+	if (r == 0)
+		r = auth_stored(c);
+	if (r == 0)
+		r = mb_history_sync(c->dev, &c->s, &c->hist, c->spec,
+				    mb_device_model(c->dev),
+				    isatty(STDERR_FILENO));
+	return r;
+}
+
+static int cmd_export(struct ctx *c, const struct command *cmd, int argc,
+		      char **argv)
+{
+	int r = need_args(cmd, argc, 0, 0);
+
+	(void)argv;
+	return r ? r : mb_history_export(&c->hist);
+}
+
+static int cmd_stats(struct ctx *c, const struct command *cmd, int argc,
+		     char **argv)
+{
+	int r = need_args(cmd, argc, 0, 0);
+
+	(void)argv;
+	return r ? r : mb_history_stats(&c->hist);
+}
+
 struct command {
 	const char *name;
 	int (*fn)(struct ctx *c, const struct command *cmd, int argc,
@@ -1894,6 +1949,19 @@ static const struct command commands[] = {
 	  "The key store: list keys (never shown in full), import one (from "
 	  "--key or standard input), forget one.",
 	  OPT_ALIAS, false },
+	{ "sync", cmd_sync, "[--since DATE] [--keep-on-band] [--db FILE]",
+	  "Fetch the activity history into the database (first time: 100 "
+	  "days back, then from the last stored minute); --keep-on-band: "
+	  "do not acknowledge, the band keeps its copy.",
+	  OPT_HISTORY, true },
+	{ "export", cmd_export, "[--format csv|jsonl] [--from T] [--to T] "
+				"[--band B] [--db FILE]",
+	  "Write the stored history, one line per minute (docs/SCHEMA.md).",
+	  OPT_HISTORY, false },
+	{ "stats", cmd_stats, "[--from T] [--to T] [--band B] [--utc] "
+			      "[--db FILE]",
+	  "Daily totals: steps, active minutes, heart rate, sleep.",
+	  OPT_HISTORY, false },
 	{ "help", cmd_help, "[COMMAND]", "Show help for mibandctl or a "
 					 "command.",
 	  0, false },
@@ -2041,6 +2109,7 @@ static const struct option long_opts[] = {
 	{ "sync", no_argument, NULL, LO_SYNC },
 	{ "set", required_argument, NULL, LO_SET },
 	{ "alias", required_argument, NULL, LO_ALIAS },
+	MB_HISTORY_LONG_OPTS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -2057,6 +2126,8 @@ static const char *opt_name(unsigned opt)
 		return "--sync";
 	case OPT_SET:
 		return "--set";
+	case OPT_HISTORY:
+		return "--since, --db, --format, ... (sync, export, stats)";
 	default:
 		return "--alias";
 	}
@@ -2174,6 +2245,11 @@ static int run(struct ctx *c, int argc, char **argv)
 			return mb_usage_error("option %s needs a value",
 					      argv[optind - 1]);
 		default:
+			if (mb_history_is_option(o)) {
+				mb_history_option(&c->hist, o, optarg);
+				c->given |= OPT_HISTORY;
+				break;
+			}
 			return mb_usage_error("unknown option '%s'",
 					      argv[optind - 1]);
 		}
@@ -2208,6 +2284,8 @@ static int run(struct ctx *c, int argc, char **argv)
 	if (c->follow)
 		catch_signals();
 	r = cmd->fn(c, cmd, argc - optind - 1, argv + optind + 1);
+	if (r == MIBAND_E_CANCELLED && interrupted)
+		return 0; /* Ctrl-C before the stream began: a clean end */
 	if (r < 0)
 		return mb_report_error(r, NULL);
 	return r;

@@ -21,7 +21,10 @@
  * until the next thing the link has scheduled and returns early on a
  * signal.  MIBANDCTL_EMU_SPEED=N runs the paced clock N times faster and
  * MIBANDCTL_EMU_CLOCK=UNIX starts the band at that time instead of the
- * host's (both for tests and demos).
+ * host's (both for tests and demos).  MIBANDCTL_EMU_FAULT=KIND:N breaks
+ * the Nth (from 0) history data packet of the run: drop, corrupt (its
+ * counter), disconnect, or stall (nothing more is delivered) -- for the
+ * history tests (docs/TESTING.md).
  *
  * The emulated wearer answers the pairing prompt by opts->emu_pairing
  * (accept after 1.5 s, decline, or never: then the client's deadline
@@ -75,6 +78,8 @@ struct dev_emu {
 	int64_t set_offset;
 	uint64_t wearer_at;
 	unsigned wearer_step;
+	int fault;             /* MIBANDCTL_EMU_FAULT kind, 0 = none */
+	unsigned fault_at, data_packets;
 };
 
 /* ---- state on disk ---- */
@@ -141,19 +146,28 @@ static void state_defaults(struct emu_state *st, enum miband_model model)
 	st->battery = bc.battery_level;
 }
 
+/* read(2), not stdio: no library buffer keeps a copy of the band's key. */
 static int state_load(struct dev_emu *e)
 {
 	char path[4200], buf[2048], *line, *save = NULL, *val;
-	FILE *f;
-	size_t n;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/band", e->dir);
-	f = fopen(path, "re");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
 		return errno == ENOENT ? 0 : MIBAND_E_IO;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
+	while (len + 1 < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = 0;
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (*line == '#')
@@ -162,17 +176,17 @@ static int state_load(struct dev_emu *e)
 		if (!val)
 			continue;
 		*val++ = 0;
-		if (!strcmp(line, "seed"))
+		if (!strcmp(line, "seed")) {
 			e->st.seed = (uint32_t)strtoul(val, NULL, 10);
-		else if (!strcmp(line, "battery"))
-			e->st.battery = (uint8_t)(atoi(val) > 100 ? 100 :
-						  atoi(val) < 0   ? 0 :
-								    atoi(val));
-		else if (!strcmp(line, "charging"))
+		} else if (!strcmp(line, "battery")) {
+			int b = atoi(val);
+
+			e->st.battery = (uint8_t)(b > 100 ? 100 : b < 0 ? 0 : b);
+		} else if (!strcmp(line, "charging")) {
 			e->st.charging = atoi(val) != 0;
-		else if (!strcmp(line, "clock-offset"))
+		} else if (!strcmp(line, "clock-offset")) {
 			e->st.clock_offset = strtoll(val, NULL, 10);
-		else if (!strcmp(line, "tz")) {
+		} else if (!strcmp(line, "tz")) {
 			int tz = atoi(val);
 
 			if (tz >= -48 && tz <= 56) {
@@ -449,6 +463,41 @@ static void on_packet(enum miband_link_dir dir, int kind,
 		   shown < len ? " <redacted>" : "");
 }
 
+/* MIBANDCTL_EMU_FAULT: kinds 1 drop, 2 corrupt, 3 disconnect, 4 stall. */
+static enum miband_link_verdict on_fault(enum miband_link_dir dir, int kind,
+					 enum miband_channel ch,
+					 uint8_t *data, size_t *len,
+					 void *user_data)
+{
+	struct dev_emu *e = user_data;
+
+	if (e->fault == 4 && e->data_packets > e->fault_at)
+		return MIBAND_LINK_DROP;
+	if (dir != MIBAND_LINK_TO_CLIENT || ch != MIBAND_CH_FETCH_DATA ||
+	    kind != MIBAND_ACTION_EVENT || e->data_packets++ != e->fault_at)
+		return MIBAND_LINK_PASS;
+	if (e->fault == 2 && *len)
+		data[0] ^= 0x55;
+	return e->fault == 2 ? MIBAND_LINK_PASS :
+	       e->fault == 3 ? MIBAND_LINK_DISCONNECT :
+			       MIBAND_LINK_DROP;
+}
+
+static void parse_fault(struct dev_emu *e)
+{
+	static const char *const kinds[] = { "drop:", "corrupt:",
+					     "disconnect:", "stall:" };
+	const char *f = getenv("MIBANDCTL_EMU_FAULT");
+	int i;
+
+	for (i = 0; f && i < 4; i++)
+		if (!strncmp(f, kinds[i], strlen(kinds[i]))) {
+			e->fault = i + 1;
+			e->fault_at = (unsigned)strtoul(f + strlen(kinds[i]),
+							NULL, 10);
+		}
+}
+
 /* ---- the device ops ---- */
 
 static uint64_t emu_now(struct mb_device *d)
@@ -471,6 +520,9 @@ static int emu_run(struct mb_device *d, struct miband_session *s,
 		miband_link_config_init(&lc);
 		lc.trace = on_packet;
 		lc.user_data = e;
+		parse_fault(e);
+		if (e->fault)
+			lc.filter = on_fault;
 		r = miband_link_init(&e->link, &lc, s, &e->band, 0);
 		if (r < 0)
 			return r;

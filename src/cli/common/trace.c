@@ -180,6 +180,7 @@ static void att(struct mb_trace *t, bool received, const uint8_t *pdu,
 	put_le16(pkt + 7, ATT_CID);
 	memcpy(pkt + 9, pdu, len);
 	record(t, received ? 1u : 0u, pkt, len + 9, now_ms);
+	miband_wipe(pkt, len + 9); /* it may hold key material */
 }
 
 static void hci_event(struct mb_trace *t, const uint8_t *ev, size_t len,
@@ -412,6 +413,7 @@ void mb_trace_packet(int dir, int kind, enum miband_channel ch,
 			t->last_op[ch] = pdu[0];
 			t->last_handle[ch] = layout[ch].value;
 			att(t, false, pdu, 3 + len, now_ms);
+			miband_wipe(pdu, 3 + len);
 			return;
 		case MIBAND_ACTION_READ:
 			pdu[0] = ATT_READ_REQ;
