@@ -175,6 +175,7 @@ struct fake_cfg {
 	bool quiet;              /* no Connected/ServicesResolved signals */
 	bool omit_auth;          /* no FEE1 auth characteristic */
 	bool other_device;       /* a non-band LE device shows up too */
+	bool late_objects;       /* ServicesResolved before InterfacesAdded */
 	const char *name;        /* advertised name (default "Mi Band 3") */
 };
 
@@ -720,6 +721,16 @@ static void set_dev(struct fake *f, int connected, int resolved, bool sig)
 					       "ServicesResolved", NULL);
 }
 
+static int on_late_objects(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct fake *f = ud;
+
+	(void)s, (void)usec;
+	if (f->device.connected)
+		fake_export_gatt(f);
+	return 0;
+}
+
 static int on_resolve(sd_event_source *s, uint64_t usec, void *ud)
 {
 	struct fake *f = ud;
@@ -727,6 +738,14 @@ static int on_resolve(sd_event_source *s, uint64_t usec, void *ud)
 	(void)s, (void)usec;
 	if (!f->device.connected)
 		return 0;
+	if (f->cfg.late_objects) {
+		/* bluetoothd answers properties at once but sends
+		 * InterfacesAdded from an idle handler */
+		set_dev(f, 1, 1, !f->cfg.quiet);
+		sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC,
+					   50000, 0, on_late_objects, f);
+		return 0;
+	}
 	fake_export_gatt(f);
 	set_dev(f, 1, 1, !f->cfg.quiet);
 	return 0;
@@ -1367,6 +1386,36 @@ TEST(connect_retries_and_reads_properties)
 	fake_stop(f);
 }
 
+TEST(objects_after_services_resolved)
+{
+	struct fake_cfg fc = { .device_known = true, .late_objects = true };
+	struct fake_cfg fc2 = { .device_known = true, .late_objects = true,
+				.quiet = true };
+	struct miband_session s;
+	struct fake *f;
+	struct miband_bluez *bz;
+
+	NEED_BUS();
+	f = fake_start(&fc);
+	bz = client(MIBAND_BLUEZ_NOTIFY_AUTO);
+	CHECK(bz);
+	CHECK_EQ(miband_bluez_connect_sync(bz, BAND_ADDR, 5000), 0);
+	CHECK(miband_bluez_has_channel(bz, MIBAND_CH_AUTH));
+	CHECK(miband_bluez_has_channel(bz, MIBAND_CH_HR_MEAS));
+	CHECK_EQ(authenticate(bz, &s), 0);
+	miband_bluez_attach_session(bz, NULL, NULL, NULL);
+	miband_bluez_unref(bz);
+	fake_stop(f);
+	/* the same when the transport reads ServicesResolved itself */
+	f = fake_start(&fc2);
+	bz = client(MIBAND_BLUEZ_NOTIFY_AUTO);
+	CHECK(bz);
+	CHECK_EQ(miband_bluez_connect_sync(bz, BAND_ADDR, 5000), 0);
+	CHECK(miband_bluez_has_channel(bz, MIBAND_CH_AUTH));
+	miband_bluez_unref(bz);
+	fake_stop(f);
+}
+
 TEST(connect_failure_keeps_dbus_error)
 {
 	struct fake_cfg fc = { .device_known = true, .connect_failures = 99 };
@@ -1402,6 +1451,12 @@ TEST(already_connected_is_instant)
 	CHECK_EQ(r, 0);
 	CHECK_EQ(fake_get(f, &f->n_connect), 0);
 	CHECK_EQ(fake_get(f, &f->n_start_discovery), 0);
+	/* a blocking disconnect returns once BlueZ dropped the link */
+	CHECK_EQ(miband_bluez_disconnect_sync(bz, 3000), 0);
+	CHECK_EQ(fake_get(f, &f->n_disconnect), 1);
+	CHECK(!miband_bluez_is_connected(bz));
+	CHECK_EQ(miband_bluez_disconnect_sync(bz, 3000), 0);
+	CHECK_EQ(fake_get(f, &f->n_disconnect), 1);
 	miband_bluez_unref(bz);
 	fake_stop(f);
 }
@@ -1696,6 +1751,7 @@ TEST_MAIN(T(map_error), T(parse_address), T(guess_model), T(no_bluez),
 	  T(no_adapter), T(bad_address), T(scan_filters),
 	  T(connect_discovers_unknown_band),
 	  T(connect_retries_and_reads_properties),
+	  T(objects_after_services_resolved),
 	  T(connect_failure_keeps_dbus_error), T(already_connected_is_instant),
 	  T(not_found_and_no_service), T(auth_and_requests),
 	  T(read_echo_is_not_a_notification), T(peer_drop_and_reconnect),

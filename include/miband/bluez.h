@@ -272,6 +272,18 @@ int miband_bluez_connect_sync(struct miband_bluez *bz, const char *address,
  * connected) or MIBAND_E_INVAL.
  */
 int miband_bluez_disconnect(struct miband_bluez *bz);
+/*
+ * Blocking: disconnects, then waits until BlueZ has really dropped the
+ * link (Disconnect's reply or Connected false), at most timeout_ms.  A
+ * program that exits right after disconnect() leaves bluetoothd
+ * "disconnecting" for about 2 s, and a command started meanwhile finds
+ * the band connected but refused (StartNotify: "Device is
+ * disconnecting").  Returns 0 (also when not connected), MIBAND_E_TIMEOUT,
+ * MIBAND_E_CANCELLED (a signal interrupted the wait), MIBAND_E_NO_BLUEZ
+ * or MIBAND_E_INVAL.
+ */
+int miband_bluez_disconnect_sync(struct miband_bluez *bz,
+				 uint32_t timeout_ms);
 bool miband_bluez_is_connected(const struct miband_bluez *bz);
 /* Why the link went down (MIBAND_E_DISCONNECTED, NO_BLUEZ...), 0 while up
  * or never connected. */

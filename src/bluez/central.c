@@ -81,6 +81,8 @@
 #define RESOLVE_POLL_USEC (500 * USEC_PER_MSEC)
 #define CONNECT_RETRY_USEC (500 * USEC_PER_MSEC)
 #define CONNECT_ATTEMPTS 3
+#define SETTLE_USEC (2 * USEC_PER_SEC)
+#define QUIET_USEC (100 * USEC_PER_MSEC)
 #define NOTIFY_MAX 517 /* largest ATT value (512) plus slack */
 #define EPOLL_TAG_BUS UINT64_MAX
 
@@ -141,6 +143,7 @@ enum conn_state {
 	C_CONNECTING,  /* Device1.Connect in flight */
 	C_RETRY_WAIT,  /* Connect failed transiently: try again soon */
 	C_RESOLVING,   /* connected; waiting for ServicesResolved */
+	C_SETTLING,    /* resolved; waiting for the GATT objects */
 	C_READY,
 };
 
@@ -174,6 +177,8 @@ struct miband_bluez {
 	miband_bluez_done_fn conn_done;
 	void *conn_user_data;
 	int link_error;
+	sd_bus_slot *disc_slot;   /* our Device1.Disconnect */
+	bool disc_pending;        /* ... until its reply or Connected false */
 	unsigned mtu;
 	struct chan chans[MIBAND_CH_COUNT];
 
@@ -1345,66 +1350,89 @@ static void connect_finish(struct miband_bluez *bz, int status)
 		fn(bz, status, ud);
 }
 
-/* Maps every channel to a characteristic of the device by UUID. */
-static int map_channels(struct miband_bluez *bz, struct obj *dev)
+/* Maps ch to dev's characteristic with its UUID, preferring the one in
+ * the channel's own service.  True if ch is mapped (now or before). */
+static bool map_channel(struct miband_bluez *bz, struct obj *dev,
+			enum miband_channel ch)
 {
-	int ch, found = 0;
+	struct chan *c = &bz->chans[ch];
+	const struct miband_channel_info *info = miband_channel_info(ch);
+	char uuid[37], svc_uuid[37];
+	struct obj *pick = NULL;
+	size_t i;
 
-	for (ch = 0; ch < MIBAND_CH_COUNT; ch++) {
-		struct chan *c = &bz->chans[ch];
-		const struct miband_channel_info *info =
-			miband_channel_info((enum miband_channel)ch);
-		char uuid[37], svc_uuid[37];
-		struct obj *pick = NULL;
-		size_t i;
+	if (c->path)
+		return true;
+	if (!info || miband_channel_uuid(ch, uuid, sizeof(uuid)) < 0 ||
+	    miband_uuid16_str(info->service16, false, svc_uuid,
+			      sizeof(svc_uuid)) < 0)
+		return false;
+	for (i = 0; i < bz->n_objs; i++) {
+		struct obj *o = bz->objs[i], *svc;
 
-		chan_reset(bz, c, true);
-		if (!info ||
-		    miband_channel_uuid((enum miband_channel)ch, uuid,
-					sizeof(uuid)) < 0 ||
-		    miband_uuid16_str(info->service16, false, svc_uuid,
-				      sizeof(svc_uuid)) < 0)
+		if (o->kind != OBJ_CHR || !path_under(o->path, dev->path) ||
+		    strcasecmp(o->uuid, uuid))
 			continue;
-		for (i = 0; i < bz->n_objs; i++) {
-			struct obj *o = bz->objs[i], *svc;
-
-			if (o->kind != OBJ_CHR || !path_under(o->path,
-							      dev->path) ||
-			    strcasecmp(o->uuid, uuid))
-				continue;
-			svc = o->parent ? obj_find(bz, o->parent) : NULL;
-			if (svc && !strcasecmp(svc->uuid, svc_uuid)) {
-				pick = o;
-				break;
-			}
-			if (!pick)
-				pick = o;
+		svc = o->parent ? obj_find(bz, o->parent) : NULL;
+		if (svc && !strcasecmp(svc->uuid, svc_uuid)) {
+			pick = o;
+			break;
 		}
 		if (!pick)
-			continue;
-		c->path = strdup(pick->path);
-		if (!c->path)
-			return MIBAND_E_IO;
-		c->props = pick->props;
-		found++;
+			pick = o;
 	}
-	bzlog(bz, "%d of %d channels mapped", found, MIBAND_CH_COUNT);
-	if (!bz->chans[MIBAND_CH_AUTH].path) {
-		set_error_msg(bz, "%s has no Mi Band auth characteristic",
-			      bz->address);
-		return MIBAND_E_NO_SERVICE;
-	}
-	return 0;
+	if (!pick)
+		return false;
+	c->path = strdup(pick->path);
+	c->props = pick->props;
+	return c->path != NULL;
 }
 
+static int count_mapped(const struct miband_bluez *bz)
+{
+	int ch, n = 0;
+
+	for (ch = 0; ch < MIBAND_CH_COUNT; ch++)
+		n += bz->chans[ch].path != NULL;
+	return n;
+}
+
+static int map_all(struct miband_bluez *bz, struct obj *dev)
+{
+	int ch, n = 0;
+
+	for (ch = 0; ch < MIBAND_CH_COUNT; ch++)
+		n += map_channel(bz, dev, (enum miband_channel)ch);
+	return n;
+}
+
+/*
+ * ServicesResolved is true: map the channels.  bluetoothd answers
+ * property reads at once but sends InterfacesAdded from an idle handler,
+ * so the characteristic objects can arrive just after, in one burst.
+ * Without the auth characteristic, wait for them (C_SETTLING): done when
+ * auth is there and no object came for QUIET_USEC; NO_SERVICE if auth
+ * is still missing after SETTLE_USEC.
+ */
 static void resolved(struct miband_bluez *bz, struct obj *dev)
 {
-	int r = map_channels(bz, dev);
+	int ch, n;
 
-	if (r < 0) {
-		connect_finish(bz, r);
+	if (bz->cstate != C_SETTLING)
+		for (ch = 0; ch < MIBAND_CH_COUNT; ch++)
+			chan_reset(bz, &bz->chans[ch], true);
+	n = map_all(bz, dev);
+	if (!bz->chans[MIBAND_CH_AUTH].path) {
+		if (bz->cstate != C_SETTLING) {
+			bzlog(bz, "services resolved, %d channels so far, no "
+				  "auth yet: waiting for the objects", n);
+			bz->cstate = C_SETTLING;
+			bz->conn_step_at = min_u64(now_usec() + SETTLE_USEC,
+						   bz->conn_deadline);
+		}
 		return;
 	}
+	bzlog(bz, "%d of %d channels mapped", n, MIBAND_CH_COUNT);
 	connect_finish(bz, 0);
 }
 
@@ -1683,28 +1711,77 @@ static void link_down(struct miband_bluez *bz, int reason)
 	input_push(bz, IN_DISCONNECT, MIBAND_CH_AUTH, reason, NULL, 0);
 }
 
+static int on_disconnected(sd_bus_message *m, void *ud, sd_bus_error *err)
+{
+	struct miband_bluez *bz = ud;
+	const sd_bus_error *e = sd_bus_message_get_error(m);
+
+	(void)err;
+	bz->disc_slot = sd_bus_slot_unref(bz->disc_slot);
+	bz->disc_pending = false;
+	if (e)
+		set_error(bz, "Device1.Disconnect", e);
+	return 0;
+}
+
+/* Device1.Disconnect; its reply (about 2 s later) ends disc_pending. */
+static void send_disconnect(struct miband_bluez *bz)
+{
+	sd_bus_message *m = NULL;
+	int r;
+
+	if (bz->bus_dead || !bz->dev_path)
+		return;
+	bz->disc_slot = sd_bus_slot_unref(bz->disc_slot);
+	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ, bz->dev_path,
+					   IF_DEVICE, "Disconnect");
+	if (r >= 0)
+		r = call_async(bz, &bz->disc_slot, m, on_disconnected, bz);
+	bz->disc_pending = r >= 0;
+}
+
 int miband_bluez_disconnect(struct miband_bluez *bz)
 {
 	if (!bz)
 		return MIBAND_E_INVAL;
 	miband_bluez_ref(bz);
 	if (bz->cstate == C_READY) {
-		if (bz->dev_path)
-			send_noreply(bz, bz->dev_path, IF_DEVICE,
-				     "Disconnect");
+		send_disconnect(bz);
 		link_down(bz, MIBAND_E_DISCONNECTED);
 	} else if (bz->cstate != C_IDLE) {
 		/* cancel a pending BlueZ connect too */
-		if (bz->dev_path && (bz->cstate == C_CONNECTING ||
-				     bz->cstate == C_RESOLVING))
-			send_noreply(bz, bz->dev_path, IF_DEVICE,
-				     "Disconnect");
+		if (bz->cstate == C_CONNECTING || bz->cstate == C_RESOLVING)
+			send_disconnect(bz);
 		connect_finish(bz, MIBAND_E_CANCELLED);
 	}
 	if (!bz->bus_dead)
 		sd_bus_flush(bz->bus);
 	rearm(bz);
 	miband_bluez_unref(bz);
+	return 0;
+}
+
+int miband_bluez_disconnect_sync(struct miband_bluez *bz,
+				 uint32_t timeout_ms)
+{
+	uint64_t end;
+	int r;
+
+	r = miband_bluez_disconnect(bz);
+	if (r < 0)
+		return r;
+	end = now_usec() + (uint64_t)timeout_ms * USEC_PER_MSEC;
+	while (bz->disc_pending) {
+		uint64_t now = now_usec();
+
+		if (now >= end)
+			return MIBAND_E_TIMEOUT;
+		r = miband_bluez_wait(bz, end - now);
+		if (r < 0)
+			return r;
+		if (r == 1)
+			return MIBAND_E_CANCELLED;
+	}
 	return 0;
 }
 
@@ -1768,6 +1845,14 @@ static void device_changed(struct miband_bluez *bz, struct obj *o,
 	}
 	if (!target)
 		return;
+	if (!o->connected)
+		bz->disc_pending = false;
+	if (bz->cstate == C_SETTLING && !o->connected) {
+		set_error_msg(bz, "%s disconnected while its services were "
+			      "being read", bz->address);
+		connect_finish(bz, MIBAND_E_DISCONNECTED);
+		return;
+	}
 	if (bz->cstate == C_READY && was_connected && !o->connected) {
 		link_down(bz, MIBAND_E_DISCONNECTED);
 		return;
@@ -1859,6 +1944,21 @@ static int on_ifaces_added(sd_bus_message *m, void *ud, sd_bus_error *err)
 	}
 	if (dev)
 		device_changed(bz, dev, dev->connected);
+	/* a late GATT object of our band */
+	if (bz->dev_path && path_under(path, bz->dev_path) &&
+	    (bz->cstate == C_SETTLING || bz->cstate == C_READY)) {
+		struct obj *d = target_device(bz);
+
+		if (!d)
+			return 0;
+		map_all(bz, d);
+		/* the rest of the burst follows at once: finish when it has
+		 * been quiet for a moment */
+		if (bz->cstate == C_SETTLING &&
+		    bz->chans[MIBAND_CH_AUTH].path)
+			bz->conn_step_at = min_u64(now_usec() + QUIET_USEC,
+						   bz->conn_deadline);
+	}
 	return 0;
 }
 
@@ -2106,6 +2206,7 @@ struct miband_bluez *miband_bluez_unref(struct miband_bluez *bz)
 	for (ch = 0; ch < MIBAND_CH_COUNT; ch++)
 		chan_reset(bz, &bz->chans[ch], true);
 	sd_bus_slot_unref(bz->conn_slot);
+	sd_bus_slot_unref(bz->disc_slot);
 	sd_bus_slot_unref(bz->scan_slot);
 	sd_bus_slot_unref(bz->init_slot);
 	sd_bus_slot_unref(bz->match_added);
@@ -2569,6 +2670,7 @@ static void bus_lost(struct miband_bluez *bz, int r)
 	set_error_msg(bz, "the system bus connection is lost: %s",
 		      strerror(-r));
 	bz->bus_dead = true;
+	bz->disc_pending = false;
 	if (fd >= 0)
 		epoll_ctl(bz->efd, EPOLL_CTL_DEL, fd, NULL);
 	link_down(bz, MIBAND_E_NO_BLUEZ);
@@ -2609,6 +2711,17 @@ static void run_timers(struct miband_bluez *bz, uint64_t now)
 			break;
 		case C_RESOLVING:
 			poll_resolved(bz);
+			break;
+		case C_SETTLING:
+			if (bz->chans[MIBAND_CH_AUTH].path) {
+				bzlog(bz, "%d of %d channels mapped",
+				      count_mapped(bz), MIBAND_CH_COUNT);
+				connect_finish(bz, 0);
+				break;
+			}
+			set_error_msg(bz, "%s has no Mi Band auth "
+				      "characteristic", bz->address);
+			connect_finish(bz, MIBAND_E_NO_SERVICE);
 			break;
 		default:
 			bz->conn_step_at = NEVER;

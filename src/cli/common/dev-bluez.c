@@ -34,7 +34,7 @@
 #pragma weak miband_bluez_config_init
 #pragma weak miband_bluez_parse_address
 #pragma weak miband_bluez_connect_sync
-#pragma weak miband_bluez_disconnect
+#pragma weak miband_bluez_disconnect_sync
 #pragma weak miband_bluez_attach_session
 #pragma weak miband_bluez_perform
 #pragma weak miband_bluez_is_connected
@@ -121,7 +121,9 @@ static void bz_close(struct mb_device *d)
 	if (!db)
 		return;
 	miband_bluez_attach_session(db->bz, NULL, NULL, NULL);
-	miband_bluez_disconnect(db->bz);
+	/* wait for the link to be really down, so that the next command
+	 * does not find bluetoothd half-way through disconnecting */
+	miband_bluez_disconnect_sync(db->bz, 3000);
 	if (db->trace)
 		mb_trace_close(db->trace, miband_bluez_now_ms());
 	miband_bluez_unref(db->bz);
