@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# mibandctl's documentation agrees with the program: the man page and the
+# bash completion know every command, option and config key that --help
+# lists, the man page documents every exit status, and it renders
+# without warnings.
+. "$2/tests/data/cli/lib.sh" "$1" "$2"
+MAN="$src/docs/mibandctl.1"
+COMP="$src/completion/mibandctl.bash"
+
+"$M" --help >"$T/help"
+commands=$(awk '/^commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }' "$T/help")
+options=$(awk '/^global options:/ { on = 1 } /^exit status:/ { on = 0 } on' "$T/help" |
+	grep -oE -- '--[a-z][a-z-]+' | sort -u)
+for c in $commands; do "$M" "$c" --help; done |
+	grep -oE -- '--[a-z][a-z-]+' | sort -u >"$T/cmd-options"
+"$M" help config | awk '/^config keys/ { on = 1; next } on && /^  [a-z]/ { print $1 }' >"$T/config-keys"
+check "--help lists at least 13 commands" test "$(echo "$commands" | wc -w)" -ge 13
+check "help config lists the config keys" test "$(wc -l <"$T/config-keys")" -ge 15
+
+# the man page, as roff source with \- for -
+sed 's/\\-/-/g; s/\\f[BIRP]//g' "$MAN" >"$T/man.txt"
+for c in $commands; do
+	check "man page documents the $c command" grep -qE "^\.(B|BR|BI) \"?$c\b" "$T/man.txt"
+done
+for o in $options $(cat "$T/cmd-options"); do
+	check "man page documents $o" grep -qF -- "$o" "$T/man.txt"
+done
+for k in $(cat "$T/config-keys"); do
+	check "man page documents config $k" grep -qE "^\.(B|BR) $k\b|^\.BR .*\b$k\b" "$T/man.txt"
+done
+for code in 0 1 2 3 4 5 6 7 8; do
+	check "man page documents exit status $code" \
+		awk -v c="$code" '/^\.SH EXIT STATUS/ { on = 1 } /^\.SH FILES/ { on = 0 }
+			on && $0 == ".B " c { found = 1 } END { exit !found }' "$T/man.txt"
+done
+if command -v man >/dev/null; then
+	MANWIDTH=80 man --warnings -l "$MAN" >"$T/man.out" 2>"$T/man.err" || true
+	check "the man page renders" grep -q "EXIT STATUS" "$T/man.out"
+	check "the man page renders without warnings" test ! -s "$T/man.err"
+fi
+
+# the completion: ask it as bash would
+complete_words() {
+	bash -c '
+		. "$1"; shift
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+		_mibandctl
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$COMP" mibandctl "$@"
+}
+check "bash -n accepts the completion" bash -n "$COMP"
+got=$(complete_words "" | sort | tr '\n' ' ')
+want=$(echo "$commands" | sort | tr '\n' ' ')
+check "completes the commands" test "$got" = "$want"
+got=$(complete_words --json "" | sort | tr '\n' ' ')
+check "completes commands after a global option" test "$got" = "$want"
+check "completes config keys" \
+	test "$(complete_words config "" | sort)" = "$(sort "$T/config-keys")"
+check "completes config values" \
+	test "$(complete_words config time-format "" | tr '\n' ' ')" = "12 24 "
+check "completes alert kinds" test "$(complete_words alert "" | tr '\n' ' ')" = "call text vibrate stop "
+check "completes --follow for hr" grep -qx -- --follow <(complete_words hr --f)
+check "no --follow for battery" test -z "$(complete_words battery --fo)"
+for o in $options; do
+	check "completes $o" grep -qx -- "$o" <(complete_words --json "${o:0:4}")
+done
+for c in $commands; do
+	for o in $("$M" "$c" --help | sed -n '1p' | grep -oE -- '--[a-z][a-z-]+'); do
+		check "completes $o after $c" grep -qx -- "$o" <(complete_words "$c" "${o:0:4}")
+	done
+done
+"$M" keys import --device emu --key "$KEY" >/dev/null
+"$M" keys import --device C8:0F:10:12:34:56 --alias wrist --key "$KEY" >/dev/null
+check "completes devices from the key store" \
+	test "$(complete_words --device "" | sort | tr '\n' ' ')" = "emu wrist "
+check "completes keys forget with the stored names" \
+	test "$(complete_words keys forget w)" = "wrist"
+check "completes --emu-pairing values" \
+	test "$(complete_words --emu-pairing "" | tr '\n' ' ')" = "accept decline never "
+
+finish
