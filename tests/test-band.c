@@ -30,18 +30,18 @@ struct fx {
 	int n;
 };
 
-static const uint8_t key_a[16] = { 0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
-				   0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
-				   0x42, 0x43, 0x44, 0x45 };
-static const uint8_t key_b[16] = { 0xd8, 0x8c, 0xa0, 0xfe, 0xf5, 0x04,
-				   0xcc, 0x82, 0x73, 0x5f, 0x15, 0xfe,
-				   0xb6, 0xbf, 0x9b, 0x1f };
+static const uint8_t key_a[16] = {0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
+				  0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
+				  0x42, 0x43, 0x44, 0x45};
+static const uint8_t key_b[16] = {0xd8, 0x8c, 0xa0, 0xfe, 0xf5, 0x04,
+				  0xcc, 0x82, 0x73, 0x5f, 0x15, 0xfe,
+				  0xb6, 0xbf, 0x9b, 0x1f};
 
-#define DO(x)                                                                  \
-	do {                                                                   \
-		x;                                                             \
-		if (test__failed)                                              \
-			return;                                                \
+#define DO(x)                     \
+	do {                      \
+		x;                \
+		if (test__failed) \
+			return;   \
 	} while (0)
 
 static void fx_config(struct fx *f, enum miband_model m)
@@ -151,8 +151,7 @@ static int run_until(struct fx *f, uint64_t to, struct rec *out, int max)
 	return got;
 }
 
-static const struct rec *find_notify(const struct fx *f,
-				     enum miband_channel ch)
+static const struct rec *find_notify(const struct fx *f, enum miband_channel ch)
 {
 	int i;
 
@@ -182,7 +181,8 @@ static int notify_is(const struct fx *f, enum miband_channel ch,
 	const struct rec *r = find_notify(f, ch);
 	int n = test_hex(hex, want, sizeof(want));
 
-	return r && n >= 0 && r->len == (size_t)n && !memcmp(r->data, want, r->len);
+	return r && n >= 0 && r->len == (size_t)n &&
+	       !memcmp(r->data, want, r->len);
 }
 
 /* 02 <flags>: returns the random in rnd. */
@@ -420,7 +420,8 @@ TEST(random_without_key)
 	CHECK(notify_is(&f, MIBAND_CH_AUTH, "10 02 04"));
 	/* An answer without a key or a random fails. */
 	CHECK_EQ(wr(&f, MIBAND_CH_AUTH,
-		    "03 00 00112233445566778899aabbccddeeff"), 0);
+		    "03 00 00112233445566778899aabbccddeeff"),
+		 0);
 	CHECK_EQ(drain(&f), 2);
 	CHECK(notify_is(&f, MIBAND_CH_AUTH, "10 03 04"));
 	CHECK(find_event(&f, MIBAND_BAND_EV_AUTH_FAILED));
@@ -492,7 +493,8 @@ TEST(real_band_vector)
 	CHECK_EQ(test_hex("689c1dd58a666f0f8c90a1a96e1ab3a3", f.b.random, 16),
 		 16);
 	CHECK_EQ(wr(&f, MIBAND_CH_AUTH,
-		    "03 00 ce1c0135db39e61f1a27012fb907df3b"), 0);
+		    "03 00 ce1c0135db39e61f1a27012fb907df3b"),
+		 0);
 	CHECK_EQ(drain(&f), 2);
 	CHECK(notify_is(&f, MIBAND_CH_AUTH, "10 03 01"));
 }
@@ -506,14 +508,13 @@ TEST(malformed_auth_writes)
 	CHECK_EQ(miband_band_on_subscribe(&f.b, MIBAND_CH_AUTH, true, f.now),
 		 0);
 	CHECK_EQ(miband_band_on_write(&f.b, MIBAND_CH_AUTH, NULL, 0, true,
-				      f.now), MIBAND_ATT_INVALID_LENGTH);
+				      f.now),
+		 MIBAND_ATT_INVALID_LENGTH);
 	CHECK_EQ(wr(&f, MIBAND_CH_AUTH, "01 00 0001020304050607080910111213"),
 		 MIBAND_ATT_INVALID_LENGTH); /* 15-byte key */
 	CHECK_EQ(wr(&f, MIBAND_CH_AUTH, "02"), MIBAND_ATT_INVALID_LENGTH);
-	CHECK_EQ(wr(&f, MIBAND_CH_AUTH, "02 00 00"),
-		 MIBAND_ATT_INVALID_LENGTH);
-	CHECK_EQ(wr(&f, MIBAND_CH_AUTH, "82 00 02"),
-		 MIBAND_ATT_INVALID_LENGTH);
+	CHECK_EQ(wr(&f, MIBAND_CH_AUTH, "02 00 00"), MIBAND_ATT_INVALID_LENGTH);
+	CHECK_EQ(wr(&f, MIBAND_CH_AUTH, "82 00 02"), MIBAND_ATT_INVALID_LENGTH);
 	CHECK_EQ(wr(&f, MIBAND_CH_AUTH, "03 00 00112233445566778899aabbccddee"),
 		 MIBAND_ATT_INVALID_LENGTH);
 	CHECK_EQ(wr(&f, MIBAND_CH_AUTH, "04 00"), MIBAND_ATT_OK);
@@ -586,8 +587,9 @@ TEST(auth_reply_readable)
 	authed(&f, MIBAND_MODEL_MB2);
 	if (test__failed)
 		return;
-	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_AUTH, f.now, v, sizeof(v),
-				  &n), 0);
+	CHECK_EQ(
+		miband_band_read(&f.b, MIBAND_CH_AUTH, f.now, v, sizeof(v), &n),
+		0);
 	CHECK_EQ(n, 3);
 	CHECK_EQ(v[0], 0x10);
 	CHECK_EQ(v[1], 0x03);
@@ -599,7 +601,9 @@ TEST(auth_reply_readable)
 TEST(silent_before_auth)
 {
 	static const enum miband_channel protected_reads[] = {
-		MIBAND_CH_BATTERY, MIBAND_CH_STEPS, MIBAND_CH_TIME,
+		MIBAND_CH_BATTERY,
+		MIBAND_CH_STEPS,
+		MIBAND_CH_TIME,
 		MIBAND_CH_HR_CTL,
 	};
 	struct fx f;
@@ -618,8 +622,7 @@ TEST(silent_before_auth)
 	CHECK_EQ(wr(&f, MIBAND_CH_USER, "20 00 00 02"), 0);
 	CHECK_EQ(wr(&f, MIBAND_CH_FETCH_CTL, "01 01 e3 07 06 01 00 00 00 00"),
 		 0);
-	CHECK_EQ(wr(&f, MIBAND_CH_TIME, "e3 07 06 01 0c 00 00 06 00 00 00"),
-		 0);
+	CHECK_EQ(wr(&f, MIBAND_CH_TIME, "e3 07 06 01 0c 00 00 06 00 00 00"), 0);
 	CHECK_EQ(wr(&f, MIBAND_CH_CHUNKED, "00 c0 00 41 42"), 0);
 	CHECK_EQ(miband_band_emit_event(&f.b, MIBAND_DEV_BUTTON, 0, f.now),
 		 MIBAND_E_NOT_AUTHED);
@@ -633,29 +636,36 @@ TEST(silent_before_auth)
 			 MIBAND_ATT_INSUFFICIENT_AUTHN);
 	/* Device name and DIS are public. */
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_DEVICE_NAME, f.now, v,
-				  sizeof(v), &n), 0);
+				  sizeof(v), &n),
+		 0);
 	CHECK_EQ(n, strlen("Mi Band 3"));
 	CHECK_MEM(v, "Mi Band 3", n);
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_DIS_SW_REV, f.now, v,
-				  sizeof(v), &n), 0);
+				  sizeof(v), &n),
+		 0);
 	CHECK_EQ(n, strlen("V2.4.0.32"));
 	CHECK_MEM(v, "V2.4.0.32", n);
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_DIS_SERIAL, f.now, v,
-				  sizeof(v), &n), 0);
+				  sizeof(v), &n),
+		 0);
 	CHECK_EQ(n, 12);
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_DIS_HW_REV, f.now, v,
-				  sizeof(v), &n), 0);
+				  sizeof(v), &n),
+		 0);
 	CHECK(n > 1 && v[0] == 'V');
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_DIS_SYSTEM_ID, f.now, v,
-				  sizeof(v), &n), 0);
+				  sizeof(v), &n),
+		 0);
 	CHECK_EQ(n, 8);
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_DIS_PNP_ID, f.now, v,
-				  sizeof(v), &n), 0);
+				  sizeof(v), &n),
+		 0);
 	CHECK_EQ(n, 7);
 	CHECK_EQ(v[1] | v[2] << 8, 0x0157);
 	/* Not readable at all, authenticated or not. */
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_HR_MEAS, f.now, v, sizeof(v),
-				  &n), MIBAND_ATT_READ_NOT_PERMITTED);
+				  &n),
+		 MIBAND_ATT_READ_NOT_PERMITTED);
 	CHECK_EQ(wr(&f, MIBAND_CH_BATTERY, "00"),
 		 MIBAND_ATT_WRITE_NOT_PERMITTED);
 }
@@ -666,9 +676,9 @@ TEST(device_names_per_model)
 		enum miband_model m;
 		const char *name;
 	} want[] = {
-		{ MIBAND_MODEL_MB2, "MI Band 2" },
-		{ MIBAND_MODEL_MB3, "Mi Band 3" },
-		{ MIBAND_MODEL_MB4, "Mi Smart Band 4" },
+		{MIBAND_MODEL_MB2, "MI Band 2"},
+		{MIBAND_MODEL_MB3, "Mi Band 3"},
+		{MIBAND_MODEL_MB4, "Mi Smart Band 4"},
 	};
 	size_t i, n;
 	uint8_t v[32];
@@ -678,13 +688,15 @@ TEST(device_names_per_model)
 
 		fx_config(&f, want[i].m);
 		DO(fx_start(&f, NULL));
-		CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_DEVICE_NAME, f.now,
-					  v, sizeof(v), &n), 0);
+		CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_DEVICE_NAME, f.now, v,
+					  sizeof(v), &n),
+			 0);
 		CHECK_EQ(n, strlen(want[i].name));
 		CHECK_MEM(v, want[i].name, n);
 		/* A short buffer gets the start. */
-		CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_DEVICE_NAME, f.now,
-					  v, 4, &n), 0);
+		CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_DEVICE_NAME, f.now, v,
+					  4, &n),
+			 0);
 		CHECK_EQ(n, 4);
 		CHECK_MEM(v, want[i].name, 4);
 	}
@@ -712,7 +724,8 @@ TEST(unauth_drop)
 	/* A dropped link answers nothing. */
 	CHECK_EQ(wr(&f, MIBAND_CH_AUTH, "02 00"), MIBAND_ATT_UNLIKELY);
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_DEVICE_NAME, f.now, v,
-				  sizeof(v), &n), 0);
+				  sizeof(v), &n),
+		 0);
 
 	/* An authenticated link is never dropped; 0 disables the drop. */
 	authed(&f, MIBAND_MODEL_MB3);
@@ -739,7 +752,8 @@ TEST(reconnect_forgets_link_state)
 	miband_band_on_connect(&f.b, f.now);
 	CHECK(!miband_band_is_authed(&f.b));
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_BATTERY, f.now, v, sizeof(v),
-				  &n), MIBAND_ATT_INSUFFICIENT_AUTHN);
+				  &n),
+		 MIBAND_ATT_INSUFFICIENT_AUTHN);
 	/* Subscriptions are per connection. */
 	CHECK_EQ(wr(&f, MIBAND_CH_AUTH, "02 00"), 0);
 	CHECK_EQ(drain(&f), 0);
@@ -761,14 +775,16 @@ TEST(battery_time_steps)
 	if (test__failed)
 		return;
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_BATTERY, f.now, v, sizeof(v),
-				  &n), 0);
+				  &n),
+		 0);
 	CHECK_EQ(n, 20);
 	CHECK_EQ(miband_decode_battery(v, n, &bat), 0);
 	CHECK_EQ(bat.level, 80);
 	CHECK(!bat.charging);
 	miband_band_set_battery(&f.b, 42, true);
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_BATTERY, f.now, v, sizeof(v),
-				  &n), 0);
+				  &n),
+		 0);
 	CHECK_EQ(miband_decode_battery(v, n, &bat), 0);
 	CHECK_EQ(bat.level, 42);
 	CHECK(bat.charging);
@@ -777,22 +793,23 @@ TEST(battery_time_steps)
 	f.now += 90500;
 	want = f.cfg.start_unix + (int64_t)(f.now - 1000) / 1000;
 	CHECK_EQ(miband_band_clock(&f.b, f.now), want);
-	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_TIME, f.now, v, sizeof(v),
-				  &n), 0);
+	CHECK_EQ(
+		miband_band_read(&f.b, MIBAND_CH_TIME, f.now, v, sizeof(v), &n),
+		0);
 	CHECK_EQ(n, 11);
 	CHECK_EQ(miband_decode_time(v, n, &t), 0);
 	CHECK_EQ(miband_time_to_unix(&t), want);
 
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_STEPS, f.now, v, sizeof(v),
-				  &n), 0);
+				  &n),
+		 0);
 	CHECK_EQ(n, 13);
 	CHECK_EQ(miband_decode_steps(v, n, &s), 0);
-	CHECK_EQ(s.steps, miband_history_steps_today(f.cfg.seed, want,
-						      f.cfg.tz));
+	CHECK_EQ(s.steps,
+		 miband_history_steps_today(f.cfg.seed, want, f.cfg.tz));
 
 	/* Setting the time moves the clock and tells the wearer. */
-	CHECK_EQ(wr(&f, MIBAND_CH_TIME, "e6 07 0c 0f 14 26 35 04 00 00 04"),
-		 0);
+	CHECK_EQ(wr(&f, MIBAND_CH_TIME, "e6 07 0c 0f 14 26 35 04 00 00 04"), 0);
 	CHECK_EQ(drain(&f), 1);
 	CHECK(find_event(&f, MIBAND_BAND_EV_TIME_SET));
 	CHECK_EQ(f.r[0].ev.u.time.year, 2022);
@@ -803,7 +820,8 @@ TEST(battery_time_steps)
 	CHECK_EQ(miband_band_clock(&f.b, f.now), want);
 	CHECK_EQ(miband_band_clock(&f.b, f.now + 61000), want + 61);
 	CHECK_EQ(miband_band_read(&f.b, MIBAND_CH_TIME, f.now + 7000, v,
-				  sizeof(v), &n), 0);
+				  sizeof(v), &n),
+		 0);
 	CHECK_EQ(miband_decode_time(v, n, &t), 0);
 	CHECK_EQ(t.tz, 4);
 	CHECK_EQ(t.hour, 20);
@@ -826,8 +844,7 @@ TEST(steps_notify_on_change_each_minute)
 	if (test__failed)
 		return;
 	/* Midday, when the wearer walks about. */
-	CHECK_EQ(wr(&f, MIBAND_CH_TIME, "e7 07 0b 0e 0c 00 00 02 00 00 00"),
-		 0);
+	CHECK_EQ(wr(&f, MIBAND_CH_TIME, "e7 07 0b 0e 0c 00 00 02 00 00 00"), 0);
 	CHECK_EQ(drain(&f), 1);
 	CHECK_EQ(miband_band_on_subscribe(&f.b, MIBAND_CH_STEPS, true, f.now),
 		 0);
@@ -1031,7 +1048,7 @@ TEST(chunk_reassembly)
 		msg[i] = (uint8_t)(i * 7 + 3);
 	/* Whole messages of several sizes, including the maximum. */
 	{
-		static const size_t sizes[] = { 1, 17, 18, 60, MIBAND_TEXT_MAX };
+		static const size_t sizes[] = {1, 17, 18, 60, MIBAND_TEXT_MAX};
 
 		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			DO(send_chunks(&f, msg, sizes[i], (size_t)-1));
@@ -1156,7 +1173,8 @@ static void fetch_round(struct fx *f, const struct miband_time *since,
 			}
 			CHECK_EQ(p->ch, MIBAND_CH_FETCH_DATA);
 			CHECK_EQ(p->data[0], (uint8_t)out->packets);
-			CHECK(p->len >= 5 && p->len <= 17 && (p->len - 1) % 4 == 0);
+			CHECK(p->len >= 5 && p->len <= 17 &&
+			      (p->len - 1) % 4 == 0);
 			CHECK(out->nsamples + (p->len - 1) / 4 <= 2000);
 			memcpy(out->samples + 4 * out->nsamples, p->data + 1,
 			       p->len - 1);
@@ -1196,9 +1214,11 @@ TEST(fetch_serves_exactly_the_history)
 	if (test__failed)
 		return;
 	CHECK_EQ(miband_band_on_subscribe(&f.b, MIBAND_CH_FETCH_CTL, true,
-					  f.now), 0);
+					  f.now),
+		 0);
 	CHECK_EQ(miband_band_on_subscribe(&f.b, MIBAND_CH_FETCH_DATA, true,
-					  f.now), 0);
+					  f.now),
+		 0);
 	/* Two hours ago: everything up to the current minute. */
 	first = (uint32_t)(miband_band_clock(&f.b, f.now) / 60) - 120;
 	miband_time_from_unix((int64_t)first * 60, 0, &since);
@@ -1228,9 +1248,11 @@ TEST(fetch_clamps_and_batches)
 		return;
 	f.b.cfg.fetch_batch_max = 1000;
 	CHECK_EQ(miband_band_on_subscribe(&f.b, MIBAND_CH_FETCH_CTL, true,
-					  f.now), 0);
+					  f.now),
+		 0);
 	CHECK_EQ(miband_band_on_subscribe(&f.b, MIBAND_CH_FETCH_DATA, true,
-					  f.now), 0);
+					  f.now),
+		 0);
 	start_min = (uint32_t)(f.cfg.start_unix / 60) - 3 * 1440;
 	/* A request from before the history: served from its start. */
 	miband_time_from_unix((int64_t)start_min * 60 - 86400 * 30, 8, &since);
@@ -1249,8 +1271,8 @@ TEST(fetch_clamps_and_batches)
 			DO(check_history(&f, &got, m));
 			m += got.count;
 			total += got.count;
-			end_min = (uint32_t)(miband_band_clock(&f.b, f.now) /
-					     60);
+			end_min =
+				(uint32_t)(miband_band_clock(&f.b, f.now) / 60);
 		}
 		CHECK_EQ(m, end_min);
 		CHECK(total >= 3 * 1440);
@@ -1281,9 +1303,11 @@ TEST(queue_never_overflows)
 	if (test__failed)
 		return;
 	CHECK_EQ(miband_band_on_subscribe(&f.b, MIBAND_CH_FETCH_CTL, true,
-					  f.now), 0);
+					  f.now),
+		 0);
 	CHECK_EQ(miband_band_on_subscribe(&f.b, MIBAND_CH_FETCH_DATA, true,
-					  f.now), 0);
+					  f.now),
+		 0);
 	CHECK_EQ(miband_band_on_subscribe(&f.b, MIBAND_CH_CONFIG, true, f.now),
 		 0);
 	CHECK_EQ(miband_band_on_subscribe(&f.b, MIBAND_CH_HR_MEAS, true, f.now),
@@ -1351,7 +1375,8 @@ TEST(wipe_zeroises_keys)
 
 TEST(gatt_tables)
 {
-	const struct miband_gatt_table *t2 = miband_gatt_table(MIBAND_MODEL_MB2);
+	const struct miband_gatt_table *t2 =
+		miband_gatt_table(MIBAND_MODEL_MB2);
 	int m;
 	size_t i;
 
@@ -1378,7 +1403,8 @@ TEST(gatt_tables)
 			CHECK_EQ(a->decl_handle + 1, a->handle);
 			for (s = 0; s < t2->n_services; s++)
 				if (t2->services[s].uuid16 == a->service16 &&
-				    a->decl_handle > t2->services[s].start_handle &&
+				    a->decl_handle >
+					    t2->services[s].start_handle &&
 				    a->handle <= t2->services[s].end_handle)
 					inside = 1;
 			CHECK(inside);
@@ -1417,7 +1443,7 @@ TEST(gatt_tables)
 TEST(history_plausible_and_deterministic)
 {
 	uint32_t base = 1700000000u / 60 / 1440 * 1440; /* a UTC midnight */
-	uint32_t m, seed, kinds[16] = { 0 }, night_sleep = 0, steps_day = 0;
+	uint32_t m, seed, kinds[16] = {0}, night_sleep = 0, steps_day = 0;
 
 	for (seed = 1; seed <= 3; seed++) {
 		for (m = base; m < base + 7 * 1440; m++) {
@@ -1469,8 +1495,7 @@ TEST(history_steps_today_sums_the_day)
 	/* 2023-11-14 15:30:10 UTC, zone +02:00 (8 quarter hours). */
 	int64_t t = 1699975810;
 	int8_t tz = 8;
-	int64_t local_midnight =
-		(t + tz * 900) / 86400 * 86400 - tz * 900;
+	int64_t local_midnight = (t + tz * 900) / 86400 * 86400 - tz * 900;
 	uint32_t m, sum = 0;
 	struct miband_sample s;
 

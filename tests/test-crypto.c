@@ -159,7 +159,7 @@ TEST(test_backend_fail_at_every_index)
 	 * the code of its kind, and the others succeed. */
 	for (fail_at = 1; fail_at <= 6; fail_at++) {
 		struct miband_crypto_test t;
-		uint8_t key[16] = { 0 }, in[16] = { 0 }, out[16];
+		uint8_t key[16] = {0}, in[16] = {0}, out[16];
 
 		miband_crypto_test_init(&t, 3);
 		t.fail_at = fail_at;
@@ -216,7 +216,7 @@ TEST(test_backend_failure_consumes_no_randomness)
 
 TEST(test_backend_null_ctx_fails_cleanly)
 {
-	uint8_t k[16] = { 0 }, o[16];
+	uint8_t k[16] = {0}, o[16];
 
 	CHECK_EQ(miband_crypto_test.aes128_ecb(NULL, k, k, o), MIBAND_E_CRYPTO);
 	CHECK_EQ(miband_crypto_test.random(NULL, o, 16), MIBAND_E_RNG);

@@ -9,12 +9,12 @@
 
 #include "miband/miband.h"
 
-static const uint8_t key_s[16] = { 0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
-				   0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
-				   0x42, 0x43, 0x44, 0x45 };
-static const uint8_t key_other[16] = { 0xd8, 0x8c, 0xa0, 0xfe, 0xf5, 0x04,
-				       0xcc, 0x82, 0x73, 0x5f, 0x15, 0xfe,
-				       0xb6, 0xbf, 0x9b, 0x1f };
+static const uint8_t key_s[16] = {0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
+				  0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
+				  0x42, 0x43, 0x44, 0x45};
+static const uint8_t key_other[16] = {0xd8, 0x8c, 0xa0, 0xfe, 0xf5, 0x04,
+				      0xcc, 0x82, 0x73, 0x5f, 0x15, 0xfe,
+				      0xb6, 0xbf, 0x9b, 0x1f};
 
 #define MAX_BAND_EV 64
 #define MAX_SAMPLES 4000
@@ -50,11 +50,11 @@ struct lx {
 	uint32_t fetch_counts;
 };
 
-#define DO(x)                                                                  \
-	do {                                                                   \
-		x;                                                             \
-		if (test__failed)                                              \
-			return;                                                \
+#define DO(x)                     \
+	do {                      \
+		x;                \
+		if (test__failed) \
+			return;   \
 	} while (0)
 
 static void lx_config(struct lx *x, enum miband_model m)
@@ -102,8 +102,8 @@ static void record_band(struct lx *x, const struct miband_band_event *e)
 	case MIBAND_BAND_EV_TEXT:
 	case MIBAND_BAND_EV_CONFIG:
 	case MIBAND_BAND_EV_USER:
-		r->len = e->u.text.len < sizeof(r->data) ? e->u.text.len :
-							  sizeof(r->data);
+		r->len = e->u.text.len < sizeof(r->data) ? e->u.text.len
+							 : sizeof(r->data);
 		memcpy(r->data, e->u.text.data, r->len);
 		break;
 	default:
@@ -203,7 +203,8 @@ static int wait_final(struct lx *x, enum miband_request_type req,
 		default:
 			break;
 		}
-		if (out.client.request != req && out.client.type != MIBAND_EV_ERROR)
+		if (out.client.request != req &&
+		    out.client.type != MIBAND_EV_ERROR)
 			continue;
 		*ret = out.client;
 		return 0;
@@ -215,10 +216,10 @@ static int wait_final(struct lx *x, enum miband_request_type req,
 enum outcome { OC_ACCEPT, OC_DECLINE, OC_NEVER, OC_WRONG_KEY, OC_NO_KEY };
 enum mode { MD_PAIR, MD_STORED, MD_AUTO, MD_AUTO_FALLBACK };
 
-static const char *const outcome_names[] = { "accept", "decline", "never",
-					     "wrong-key", "no-key" };
-static const char *const mode_names[] = { "pair", "stored", "auto",
-					  "auto+fallback" };
+static const char *const outcome_names[] = {"accept", "decline", "never",
+					    "wrong-key", "no-key"};
+static const char *const mode_names[] = {"pair", "stored", "auto",
+					 "auto+fallback"};
 
 /*
  * What the protocol says must happen (PROTOCOL.md 2, docs/PROTOCOL.md
@@ -287,16 +288,14 @@ static void auth_case(enum miband_model m, enum mode md, enum outcome oc)
 		break;
 	}
 	DO(lx_start(&x, key_s, band_key));
-	am = md == MD_PAIR     ? MIBAND_AUTH_PAIR :
-	     md == MD_STORED   ? MIBAND_AUTH_STORED :
-				 MIBAND_AUTH_AUTO;
-	CHECK_EQ(miband_session_start_auth(&x.s, am, miband_link_now(&x.l)),
-		 0);
+	am = md == MD_PAIR     ? MIBAND_AUTH_PAIR
+	     : md == MD_STORED ? MIBAND_AUTH_STORED
+			       : MIBAND_AUTH_AUTO;
+	CHECK_EQ(miband_session_start_auth(&x.s, am, miband_link_now(&x.l)), 0);
 	r = wait_final(&x, MIBAND_REQ_AUTH, &ev, 120000);
 	if (r) {
-		fprintf(stderr, "#   %s %s %s: wait %s\n",
-			miband_model_name(m), mode_names[md], outcome_names[oc],
-			miband_err_name(r));
+		fprintf(stderr, "#   %s %s %s: wait %s\n", miband_model_name(m),
+			mode_names[md], outcome_names[oc], miband_err_name(r));
 		CHECK_EQ(r, 0);
 	}
 	if (want) {
@@ -339,9 +338,8 @@ static void auth_case(enum miband_model m, enum mode md, enum outcome oc)
 
 TEST(auth_matrix)
 {
-	static const enum miband_model models[] = { MIBAND_MODEL_MB2,
-						    MIBAND_MODEL_MB3,
-						    MIBAND_MODEL_MB4 };
+	static const enum miband_model models[] = {
+		MIBAND_MODEL_MB2, MIBAND_MODEL_MB3, MIBAND_MODEL_MB4};
 	size_t mi;
 	int md, oc;
 
@@ -407,7 +405,8 @@ static void authed(struct lx *x, enum miband_model m)
 	lx_config(x, m);
 	DO(lx_start(x, key_s, key_s));
 	CHECK_EQ(miband_session_start_auth(&x->s, MIBAND_AUTH_STORED,
-					   miband_link_now(&x->l)), 0);
+					   miband_link_now(&x->l)),
+		 0);
 	CHECK_EQ(wait_final(x, MIBAND_REQ_AUTH, &ev, 60000), 0);
 	CHECK_EQ(ev.type, MIBAND_EV_AUTH_OK);
 	CHECK(miband_band_is_authed(&x->b));
@@ -481,8 +480,8 @@ static void features(enum miband_model m)
 	clock = miband_band_clock(&x.b, miband_link_now(&x.l));
 	CHECK(ev.u.steps.steps ==
 		      miband_history_steps_today(x.bcfg.seed, clock, 0) ||
-	      ev.u.steps.steps == miband_history_steps_today(
-					  x.bcfg.seed, clock - 1, 0));
+	      ev.u.steps.steps ==
+		      miband_history_steps_today(x.bcfg.seed, clock - 1, 0));
 
 	/* Time */
 	DO(simple(&x, MIBAND_REQ_TIME_GET, &ev));
@@ -650,7 +649,8 @@ static void features(enum miband_model m)
 	CHECK_EQ(ev.type, MIBAND_EV_DONE);
 	x.dev_events = 0;
 	CHECK_EQ(miband_band_emit_event(&x.b, MIBAND_DEV_FIND_PHONE_START, 0,
-					miband_link_now(&x.l)), 0);
+					miband_link_now(&x.l)),
+		 0);
 	{
 		struct miband_link_output out;
 		int r;
@@ -713,7 +713,8 @@ static void fetch_case(enum miband_model m, uint32_t minutes_back)
 	size_t before;
 
 	DO(authed(&x, m));
-	first = (uint32_t)(miband_band_clock(&x.b, miband_link_now(&x.l)) / 60) -
+	first = (uint32_t)(miband_band_clock(&x.b, miband_link_now(&x.l)) /
+			   60) -
 		minutes_back;
 	do {
 		CHECK(++rounds < 10);
@@ -733,9 +734,9 @@ static void fetch_case(enum miband_model m, uint32_t minutes_back)
 				 (int64_t)first * 60);
 			/* A full batch when there is that much. */
 			CHECK_EQ(x.nsamples,
-				 minutes_back < x.bcfg.fetch_batch_max ?
-					 minutes_back :
-					 x.bcfg.fetch_batch_max);
+				 minutes_back < x.bcfg.fetch_batch_max
+					 ? minutes_back
+					 : x.bcfg.fetch_batch_max);
 		}
 	} while (x.nsamples > before);
 	CHECK_EQ(x.fetch_starts, rounds);
@@ -847,8 +848,8 @@ struct fault {
 	enum miband_link_verdict verdict;
 };
 
-static enum miband_link_verdict fault_filter(enum miband_link_dir dir,
-					     int kind, enum miband_channel ch,
+static enum miband_link_verdict fault_filter(enum miband_link_dir dir, int kind,
+					     enum miband_channel ch,
 					     uint8_t *data, size_t *len,
 					     void *user_data)
 {
@@ -865,7 +866,8 @@ static enum miband_link_verdict fault_filter(enum miband_link_dir dir,
 TEST(link_faults_every_packet)
 {
 	static const enum miband_link_verdict verdicts[] = {
-		MIBAND_LINK_DROP, MIBAND_LINK_DUPLICATE,
+		MIBAND_LINK_DROP,
+		MIBAND_LINK_DUPLICATE,
 		MIBAND_LINK_DISCONNECT,
 	};
 	size_t v;
@@ -874,7 +876,7 @@ TEST(link_faults_every_packet)
 	for (v = 0; v < 3; v++) {
 		for (target = 1; target < 40; target++) {
 			static struct lx x;
-			struct fault f = { target, 0, verdicts[v] };
+			struct fault f = {target, 0, verdicts[v]};
 			struct miband_event ev;
 			int r;
 
@@ -907,9 +909,9 @@ struct trace_log {
 	size_t first_write_len;
 };
 
-static void trace_fn(enum miband_link_dir dir, int kind,
-		     enum miband_channel ch, const uint8_t *data, size_t len,
-		     uint64_t now, void *user_data)
+static void trace_fn(enum miband_link_dir dir, int kind, enum miband_channel ch,
+		     const uint8_t *data, size_t len, uint64_t now,
+		     void *user_data)
 {
 	struct trace_log *t = user_data;
 

@@ -48,9 +48,9 @@ static int mbed_random(void *ctx, uint8_t *buf, size_t len)
 	ok = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, pers,
 				   sizeof(pers) - 1) == 0;
 	while (ok && len > 0) {
-		size_t n = len > MBEDTLS_CTR_DRBG_MAX_REQUEST ?
-				   MBEDTLS_CTR_DRBG_MAX_REQUEST :
-				   len;
+		size_t n = len > MBEDTLS_CTR_DRBG_MAX_REQUEST
+				   ? MBEDTLS_CTR_DRBG_MAX_REQUEST
+				   : len;
 
 		ok = mbedtls_ctr_drbg_random(&drbg, buf, n) == 0;
 		buf += n;

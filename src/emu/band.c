@@ -266,7 +266,8 @@ static bool text_in_use(const struct miband_band *b)
 	unsigned i;
 
 	for (i = 0; i < b->qlen; i++) {
-		const struct miband__band_queued *e = &b->q[(b->qhead + i) % QMAX];
+		const struct miband__band_queued *e =
+			&b->q[(b->qhead + i) % QMAX];
 
 		if (e->type == MIBAND_BAND_ACTION_EVENT &&
 		    e->event.u.text.data == b->text &&
@@ -292,8 +293,7 @@ static int event_bytes(struct miband_band *b, enum miband_band_event_type type,
 	if (!e)
 		return MIBAND_E_NOSPACE;
 	e->event.type = type;
-	if (len > MIBAND_BAND_VALUE_MAX && !b->chunk_state &&
-	    !text_in_use(b)) {
+	if (len > MIBAND_BAND_VALUE_MAX && !b->chunk_state && !text_in_use(b)) {
 		if (len > sizeof(b->text))
 			len = sizeof(b->text);
 		memcpy(b->text, data, len);
@@ -477,8 +477,8 @@ static void finish_prompt(struct miband_band *b, bool accept, uint64_t now)
 	close_prompt(b, now);
 }
 
-static int auth_set_key(struct miband_band *b, const uint8_t *data,
-			size_t len, uint64_t now)
+static int auth_set_key(struct miband_band *b, const uint8_t *data, size_t len,
+			uint64_t now)
 {
 	uint8_t flags;
 
@@ -505,9 +505,9 @@ static int auth_set_key(struct miband_band *b, const uint8_t *data,
 		break;
 	case MIBAND_PAIRING_NEVER:
 	case MIBAND_PAIRING_MANUAL:
-		b->prompt_at = b->cfg.prompt_timeout_ms ?
-				       add_ms(now, b->cfg.prompt_timeout_ms) :
-				       NEVER;
+		b->prompt_at = b->cfg.prompt_timeout_ms
+				       ? add_ms(now, b->cfg.prompt_timeout_ms)
+				       : NEVER;
 		break;
 	}
 	(void)event(b, MIBAND_BAND_EV_PAIR_PROMPT);
@@ -516,7 +516,7 @@ static int auth_set_key(struct miband_band *b, const uint8_t *data,
 
 static int auth_random(struct miband_band *b, const uint8_t *data, size_t len)
 {
-	static const uint8_t crypt_tail[3] = { 0x02, 0x01, 0x00 };
+	static const uint8_t crypt_tail[3] = {0x02, 0x01, 0x00};
 	uint8_t cmd = data[0];
 
 	if (cmd == MIBAND_AUTH_CMD_RANDOM) {
@@ -580,8 +580,8 @@ static int auth_answer(struct miband_band *b, const uint8_t *data, size_t len)
 	return MIBAND_ATT_OK;
 }
 
-static int on_auth_write(struct miband_band *b, const uint8_t *data,
-			 size_t len, uint64_t now)
+static int on_auth_write(struct miband_band *b, const uint8_t *data, size_t len,
+			 uint64_t now)
 {
 	if (!len)
 		return MIBAND_ATT_INVALID_LENGTH;
@@ -659,8 +659,7 @@ static int read_serial(const struct miband_band *b, uint8_t *buf, size_t cap)
 	return (int)cap;
 }
 
-static int read_system_id(const struct miband_band *b, uint8_t *buf,
-			  size_t cap)
+static int read_system_id(const struct miband_band *b, uint8_t *buf, size_t cap)
 {
 	uint8_t v[8];
 	uint32_t h = mix32(b->cfg.seed ^ 0x51d0u);
@@ -684,7 +683,7 @@ static int read_pnp_id(const struct miband_band *b, uint8_t *buf, size_t cap)
 {
 	/* Vendor 0x0157 (Huami, SIG source); product 0x0004 is the MB2's
 	 * (observed); the others' product ids are made up. */
-	uint8_t v[7] = { 0x01, 0x57, 0x01, 0x00, 0x00, 0x00, 0x01 };
+	uint8_t v[7] = {0x01, 0x57, 0x01, 0x00, 0x00, 0x00, 0x01};
 
 	v[3] = (uint8_t)(4u + 3u * (unsigned)b->cfg.model);
 	if (cap > sizeof(v))
@@ -699,8 +698,8 @@ static uint32_t steps_now(const struct miband_band *b, uint64_t now)
 					  miband_band_clock(b, now), b->cfg.tz);
 }
 
-static int encode_steps(const struct miband_band *b, uint64_t now,
-			uint8_t *buf, size_t cap)
+static int encode_steps(const struct miband_band *b, uint64_t now, uint8_t *buf,
+			size_t cap)
 {
 	struct miband_steps s;
 
@@ -711,8 +710,7 @@ static int encode_steps(const struct miband_band *b, uint64_t now,
 	return miband_encode_steps(buf, cap, &s);
 }
 
-static int encode_battery(const struct miband_band *b, uint8_t *buf,
-			  size_t cap)
+static int encode_battery(const struct miband_band *b, uint8_t *buf, size_t cap)
 {
 	struct miband_battery bat;
 	int64_t start = b->cfg.start_unix;
@@ -730,8 +728,8 @@ static int encode_battery(const struct miband_band *b, uint8_t *buf,
 	return miband_encode_battery(buf, cap, &bat);
 }
 
-static int encode_clock(const struct miband_band *b, uint64_t now,
-			uint8_t *buf, size_t cap)
+static int encode_clock(const struct miband_band *b, uint64_t now, uint8_t *buf,
+			size_t cap)
 {
 	struct miband_time t;
 
@@ -751,8 +749,8 @@ static uint8_t live_bpm(const struct miband_band *b, uint64_t now)
 
 /* ---- features after auth ---- */
 
-static int on_time_write(struct miband_band *b, const uint8_t *data,
-			 size_t len, uint64_t now)
+static int on_time_write(struct miband_band *b, const uint8_t *data, size_t len,
+			 uint64_t now)
 {
 	struct miband_band_event *ev;
 	struct miband_time t;
@@ -780,8 +778,8 @@ static int on_time_write(struct miband_band *b, const uint8_t *data,
 	return MIBAND_ATT_OK;
 }
 
-static int on_hr_write(struct miband_band *b, const uint8_t *data,
-		       size_t len, uint64_t now)
+static int on_hr_write(struct miband_band *b, const uint8_t *data, size_t len,
+		       uint64_t now)
 {
 	if (!len)
 		return MIBAND_ATT_INVALID_LENGTH;
@@ -794,9 +792,9 @@ static int on_hr_write(struct miband_band *b, const uint8_t *data,
 			return MIBAND_ATT_UNLIKELY;
 		if (data[1] == 0x02) { /* manual one-shot */
 			b->hr_oneshot = data[2] ? 1 : 0;
-			b->hr_oneshot_at = data[2] ?
-						   add_ms(now, b->cfg.hr_measure_ms) :
-						   NEVER;
+			b->hr_oneshot_at =
+				data[2] ? add_ms(now, b->cfg.hr_measure_ms)
+					: NEVER;
 		} else if (data[1] == 0x01) { /* continuous */
 			if (data[2]) {
 				if (!b->hr_continuous)
@@ -829,8 +827,7 @@ static int on_hr_write(struct miband_band *b, const uint8_t *data,
 	return MIBAND_ATT_OK;
 }
 
-static int on_new_alert(struct miband_band *b, const uint8_t *data,
-			size_t len)
+static int on_new_alert(struct miband_band *b, const uint8_t *data, size_t len)
 {
 	size_t skip = 2;
 
@@ -931,8 +928,8 @@ static int on_config(struct miband_band *b, const uint8_t *data, size_t len)
 
 static uint32_t history_first_minute(const struct miband_band *b)
 {
-	int64_t m = b->cfg.start_unix / 60 -
-		    (int64_t)b->cfg.history_days * 1440;
+	int64_t m =
+		b->cfg.start_unix / 60 - (int64_t)b->cfg.history_days * 1440;
 
 	return m < 0 ? 0u : (uint32_t)m;
 }
@@ -947,8 +944,8 @@ static uint32_t history_end_minute(const struct miband_band *b, uint64_t now)
 	return m > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)m;
 }
 
-static int fetch_start(struct miband_band *b, const uint8_t *data,
-		       size_t len, uint64_t now)
+static int fetch_start(struct miband_band *b, const uint8_t *data, size_t len,
+		       uint64_t now)
 {
 	struct miband_time since, first;
 	uint32_t m, start, end, count = 0;
@@ -982,9 +979,9 @@ static int fetch_start(struct miband_band *b, const uint8_t *data,
 		m = start;
 	/* Only activity (type 01) is kept; other types have nothing. */
 	if (data[1] == MIBAND_FETCH_TYPE_ACTIVITY && m < end)
-		count = end - m < b->cfg.fetch_batch_max ?
-				end - m :
-				b->cfg.fetch_batch_max;
+		count = end - m < b->cfg.fetch_batch_max
+				? end - m
+				: b->cfg.fetch_batch_max;
 	miband_time_from_unix((int64_t)m * 60, b->cfg.tz, &first);
 	first.dow = 0;
 	n = miband_encode_fetch_reply_start(reply, sizeof(reply), 0x01, count,
@@ -1004,8 +1001,8 @@ static int fetch_start(struct miband_band *b, const uint8_t *data,
 static int on_fetch_write(struct miband_band *b, const uint8_t *data,
 			  size_t len, uint64_t now)
 {
-	static const uint8_t refused[3] = { 0x10, 0x02, 0x04 };
-	static const uint8_t acked[3] = { 0x10, 0x03, 0x01 };
+	static const uint8_t refused[3] = {0x10, 0x02, 0x04};
+	static const uint8_t acked[3] = {0x10, 0x03, 0x01};
 
 	if (!len)
 		return MIBAND_ATT_INVALID_LENGTH;
@@ -1042,7 +1039,7 @@ static int on_fetch_write(struct miband_band *b, const uint8_t *data,
 /* Sends history packets due by now while the ring has room. */
 static void fetch_pump(struct miband_band *b, uint64_t now)
 {
-	static const uint8_t done[3] = { 0x10, 0x02, 0x01 };
+	static const uint8_t done[3] = {0x10, 0x02, 0x01};
 
 	while (b->fetch_state == FETCH_SENDING && b->fetch_next_at <= now) {
 		uint8_t pkt[1 + FETCH_PER_PACKET * SAMPLE_LEN];
@@ -1058,14 +1055,15 @@ static void fetch_pump(struct miband_band *b, uint64_t now)
 		}
 		if (q_free(b) <= FETCH_RESERVE)
 			return;
-		n = b->fetch_left < FETCH_PER_PACKET ? b->fetch_left :
-						       FETCH_PER_PACKET;
+		n = b->fetch_left < FETCH_PER_PACKET ? b->fetch_left
+						     : FETCH_PER_PACKET;
 		pkt[0] = b->fetch_counter;
 		for (i = 0; i < n; i++) {
 			struct miband_sample s;
 			uint8_t *p = pkt + 1 + i * SAMPLE_LEN;
 
-			miband_history_sample(b->cfg.seed, b->fetch_pos + i, &s);
+			miband_history_sample(b->cfg.seed, b->fetch_pos + i,
+					      &s);
 			p[0] = s.kind;
 			p[1] = s.intensity;
 			p[2] = s.steps;
@@ -1087,7 +1085,8 @@ int miband_band_on_subscribe(struct miband_band *b, enum miband_channel ch,
 {
 	if ((unsigned)ch >= MIBAND_CH_COUNT)
 		return MIBAND_ATT_REQUEST_NOT_SUPPORTED;
-	if (!(channel_props(b, ch) & (MIBAND_PROP_NOTIFY | MIBAND_PROP_INDICATE)))
+	if (!(channel_props(b, ch) &
+	      (MIBAND_PROP_NOTIFY | MIBAND_PROP_INDICATE)))
 		return MIBAND_ATT_REQUEST_NOT_SUPPORTED;
 	if (!b->connected)
 		return MIBAND_ATT_UNLIKELY;
@@ -1164,8 +1163,7 @@ int miband_band_on_write(struct miband_band *b, enum miband_channel ch,
 }
 
 int miband_band_read(struct miband_band *b, enum miband_channel ch,
-		     uint64_t now, uint8_t *buf, size_t cap,
-		     size_t *ret_len)
+		     uint64_t now, uint8_t *buf, size_t cap, size_t *ret_len)
 {
 	uint8_t v[MIBAND_BAND_VALUE_MAX];
 	int n;

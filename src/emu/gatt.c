@@ -24,6 +24,8 @@
 #define N MIBAND_PROP_NOTIFY
 #define I MIBAND_PROP_INDICATE
 
+/* One attribute per line, as in the captured map: not reformatted. */
+/* clang-format off */
 /* value, declaration, cccd handles; service; uuid; huami base; props; ch */
 #define SIG(v, d, c, svc, u, p, ch) { v, d, c, svc, u, false, p, ch }
 #define HUA(v, d, c, svc, u, p, ch) { v, d, c, svc, u, true, p, ch }
@@ -130,19 +132,21 @@ static const struct miband_gatt_attr mb3_attrs[] = {
 	HUA(0, 0, 0, 0xfee1, 0xfec1, R | W | N, -1),
 };
 
+/* clang-format on */
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct miband_gatt_table tables[MIBAND_MODEL_COUNT] = {
-	[MIBAND_MODEL_MB2] = { mb2_services, COUNT(mb2_services), mb2_attrs,
-			       COUNT(mb2_attrs), "MI Band 2" },
-	[MIBAND_MODEL_MB3] = { mb3_services, COUNT(mb3_services), mb3_attrs,
-			       COUNT(mb3_attrs), "Mi Band 3" },
-	[MIBAND_MODEL_MB4] = { mb3_services, COUNT(mb3_services), mb3_attrs,
-			       COUNT(mb3_attrs), "Mi Smart Band 4" },
-	[MIBAND_MODEL_MB5] = { mb3_services, COUNT(mb3_services), mb3_attrs,
-			       COUNT(mb3_attrs), "Mi Smart Band 5" },
-	[MIBAND_MODEL_MB6] = { mb3_services, COUNT(mb3_services), mb3_attrs,
-			       COUNT(mb3_attrs), "Mi Smart Band 6" },
+	[MIBAND_MODEL_MB2] = {mb2_services, COUNT(mb2_services), mb2_attrs,
+			      COUNT(mb2_attrs), "MI Band 2"},
+	[MIBAND_MODEL_MB3] = {mb3_services, COUNT(mb3_services), mb3_attrs,
+			      COUNT(mb3_attrs), "Mi Band 3"},
+	[MIBAND_MODEL_MB4] = {mb3_services, COUNT(mb3_services), mb3_attrs,
+			      COUNT(mb3_attrs), "Mi Smart Band 4"},
+	[MIBAND_MODEL_MB5] = {mb3_services, COUNT(mb3_services), mb3_attrs,
+			      COUNT(mb3_attrs), "Mi Smart Band 5"},
+	[MIBAND_MODEL_MB6] = {mb3_services, COUNT(mb3_services), mb3_attrs,
+			      COUNT(mb3_attrs), "Mi Smart Band 6"},
 };
 
 const struct miband_gatt_table *miband_gatt_table(enum miband_model model)

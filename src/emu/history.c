@@ -65,8 +65,8 @@ static int32_t waketime(uint32_t seed, uint32_t day)
 }
 
 /* Minutes since the bedtime if minute-of-day mod of day is asleep. */
-static bool asleep(uint32_t seed, uint32_t day, uint32_t mod,
-		   uint32_t *ret_t, uint32_t *ret_night)
+static bool asleep(uint32_t seed, uint32_t day, uint32_t mod, uint32_t *ret_t,
+		   uint32_t *ret_night)
 {
 	int32_t m = (int32_t)mod, bed;
 
@@ -101,8 +101,8 @@ static void sleep_sample(uint32_t seed, uint32_t minute, uint32_t t,
 	ret->kind = pos >= 15u && pos < 15u + deep ? 11 : 9;
 	ret->intensity = (uint8_t)(r % (ret->kind == 11 ? 4u : 12u));
 	ret->steps = 0;
-	ret->heart_rate = (r >> 8) % 10u == 0 ? (uint8_t)(50u + (r >> 16) % 15u)
-					       : 0xff;
+	ret->heart_rate =
+		(r >> 8) % 10u == 0 ? (uint8_t)(50u + (r >> 16) % 15u) : 0xff;
 }
 
 static void day_sample(uint32_t seed, uint32_t minute, uint32_t day,
@@ -110,7 +110,7 @@ static void day_sample(uint32_t seed, uint32_t minute, uint32_t day,
 {
 	uint32_t r = hash3(seed, SALT_MINUTE, minute);
 	uint32_t hr = hash3(seed, SALT_HOUR, minute / 60u);
-	uint32_t level = (uint32_t)"\0\0\0\1\1\1\2\3"[hr % 8u];
+	uint32_t level = (uint32_t) "\0\0\0\1\1\1\2\3"[hr % 8u];
 	uint32_t walk_from = hr / 8u % 30u, walk_len = 15u + hr / 240u % 16u;
 	uint32_t wake = (uint32_t)waketime(seed, day);
 	uint32_t sh = hash3(seed, SALT_SHOWER, day);
@@ -118,7 +118,8 @@ static void day_sample(uint32_t seed, uint32_t minute, uint32_t day,
 	uint32_t steps;
 
 	/* One morning in four: a 15..34 minute shower, band off. */
-	if (sh % 4u == 0 && mod >= wake + 20u && mod < wake + 35u + sh / 4u % 20u) {
+	if (sh % 4u == 0 && mod >= wake + 20u &&
+	    mod < wake + 35u + sh / 4u % 20u) {
 		ret->kind = 3;
 		goto idle;
 	}
@@ -141,9 +142,9 @@ static void day_sample(uint32_t seed, uint32_t minute, uint32_t day,
 	ret->steps = (uint8_t)steps;
 	ret->intensity = (uint8_t)(steps + (r >> 20) % 20u);
 	ret->heart_rate =
-		(r >> 12) % 10u == 0 ?
-			(uint8_t)(60u + steps / 2u + (r >> 24) % 25u) :
-			0xff;
+		(r >> 12) % 10u == 0
+			? (uint8_t)(60u + steps / 2u + (r >> 24) % 25u)
+			: 0xff;
 	return;
 idle:
 	ret->intensity = 0;
@@ -172,8 +173,7 @@ uint32_t miband_history_steps_today(uint32_t seed, int64_t unix_s, int8_t tz)
 
 	if (unix_s < 0)
 		return 0;
-	midnight = local - (local % 86400 + 86400) % 86400 -
-		   (int64_t)tz * 900;
+	midnight = local - (local % 86400 + 86400) % 86400 - (int64_t)tz * 900;
 	/* Minutes completed since local midnight. */
 	now_min = unix_s / 60;
 	for (m = midnight < 0 ? 0 : midnight / 60; m < now_min; m++) {

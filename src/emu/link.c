@@ -210,8 +210,8 @@ static void client_op(struct miband_link *l, const struct miband_action *a)
 
 	if (!l->connected || (a->type == MIBAND_ACTION_WRITE &&
 			      a->len > MIBAND_BAND_VALUE_MAX)) {
-		int err = !l->connected ? MIBAND_E_DISCONNECTED :
-					  MIBAND_E_WRITE_FAILED;
+		int err = !l->connected ? MIBAND_E_DISCONNECTED
+					: MIBAND_E_WRITE_FAILED;
 
 		if (a->type == MIBAND_ACTION_READ)
 			miband_session_on_read(s, a->channel, err, NULL, 0,
@@ -222,8 +222,7 @@ static void client_op(struct miband_link *l, const struct miband_action *a)
 		return;
 	}
 	packet(&p, later(l, l->now), MIBAND_LINK_TO_BAND, (int)a->type,
-	       a->channel,
-	       a->type == MIBAND_ACTION_WRITE ? a->data : NULL,
+	       a->channel, a->type == MIBAND_ACTION_WRITE ? a->data : NULL,
 	       a->type == MIBAND_ACTION_WRITE ? a->len : 0);
 	if (a->type == MIBAND_ACTION_WRITE && a->with_response)
 		p.flags = PKT_WITH_RESPONSE;
@@ -259,8 +258,7 @@ static int pump_session(struct miband_link *l, struct miband_link_output *ret)
 			break;
 		case MIBAND_ACTION_DISCONNECT:
 			if (l->connected)
-				link_break(l, false, 0, true,
-					   later(l, l->now));
+				link_break(l, false, 0, true, later(l, l->now));
 			break;
 		}
 	}
@@ -293,8 +291,7 @@ static int pump_band(struct miband_link *l, struct miband_link_output *ret)
 		case MIBAND_BAND_ACTION_DISCONNECT:
 			/* The band has already forgotten the link. */
 			if (l->connected)
-				link_break(l, true, later(l, l->now), false,
-					   0);
+				link_break(l, true, later(l, l->now), false, 0);
 			break;
 		}
 	}
@@ -325,9 +322,10 @@ static void to_band(struct miband_link *l, struct miband__link_packet *p)
 	case MIBAND_ACTION_SUBSCRIBE:
 	case MIBAND_ACTION_UNSUBSCRIBE:
 		att = miband_band_on_subscribe(
-			l->band, ch, p->kind == MIBAND_ACTION_SUBSCRIBE, l->now);
-		packet(&r, later(l, l->now), MIBAND_LINK_TO_CLIENT, p->kind,
-		       ch, NULL, 0);
+			l->band, ch, p->kind == MIBAND_ACTION_SUBSCRIBE,
+			l->now);
+		packet(&r, later(l, l->now), MIBAND_LINK_TO_CLIENT, p->kind, ch,
+		       NULL, 0);
 		r.status = (int16_t)(att ? MIBAND_E_SUBSCRIBE_FAILED : 0);
 		break;
 	case MIBAND_ACTION_READ: {
@@ -346,7 +344,8 @@ static void to_band(struct miband_link *l, struct miband__link_packet *p)
 	link_send(l, &r);
 }
 
-static void to_client(struct miband_link *l, const struct miband__link_packet *p)
+static void to_client(struct miband_link *l,
+		      const struct miband__link_packet *p)
 {
 	struct miband_session *s = l->session;
 	enum miband_channel ch = (enum miband_channel)p->channel;
@@ -403,8 +402,7 @@ int miband_link_run(struct miband_link *l, uint64_t until_ms,
 			return 1;
 		if (l->n)
 			next = l->pkt[0].at;
-		if (!l->connected && !l->n && !l->session_more &&
-		    !l->band_more)
+		if (!l->connected && !l->n && !l->session_more && !l->band_more)
 			return MIBAND_E_DISCONNECTED;
 		if (!l->session_more)
 			sd = miband_session_deadline_ms(l->session);
