@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "miband/miband.h"
@@ -963,6 +964,770 @@ TEST(daily_totals_match_an_independent_count)
 	cleanup();
 }
 
+/* ---- the fetch machine and the store over the in-process link ---- */
+
+static const uint8_t rig_key[16] = { 0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
+				     0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
+				     0x42, 0x43, 0x44, 0x45 };
+
+enum fault_mode {
+	FAULT_NONE = 0,
+	FAULT_DISCONNECT,   /* drop the link at packet `at` */
+	FAULT_CORRUPT,      /* flip the counter of data packet `at` */
+	FAULT_DROP,         /* lose data packet `at` */
+	FAULT_TRUNCATE,     /* cut data packet `at` to 3 bytes */
+	FAULT_STALL,        /* from data packet `at` on, deliver nothing */
+};
+
+/* What the wire saw, checked against the database as it happens. */
+struct fault {
+	enum fault_mode mode;
+	unsigned at;
+	bool armed;            /* count packets only once the fetch runs */
+	unsigned packets;      /* every packet since armed */
+	unsigned data;         /* data packets since armed */
+	bool stalled;
+	unsigned acks_written; /* 03 writes that reached the filter */
+	uint64_t done_samples; /* samples in batches the band closed */
+	uint64_t batch_samples;
+	unsigned early_acks;   /* 03 while the DB lacked a closed batch */
+	const char *db;
+};
+
+struct rig {
+	struct miband_band_config bc;
+	struct miband_session_config sc;
+	struct miband_link_config lc;
+	struct miband_band b;
+	struct miband_session s;
+	struct miband_link l;
+	struct fault f;
+	unsigned band_acks;    /* MIBAND_BAND_EV_FETCH_ACK */
+	unsigned stored_calls; /* miband_session_fetch_stored() */
+	unsigned batches_seen; /* MIBAND_EV_FETCH_BATCH */
+	unsigned requests;     /* fetch requests made */
+	uint64_t samples_seen; /* in SAMPLES events */
+	uint32_t round_first;  /* first minute of the current round */
+	uint32_t last_seen;    /* last minute received */
+};
+
+static enum miband_link_verdict fault_filter(enum miband_link_dir dir,
+					     int kind, enum miband_channel ch,
+					     uint8_t *data, size_t *len,
+					     void *user_data)
+{
+	struct fault *f = user_data;
+	unsigned idx;
+
+	if (!f->armed)
+		return MIBAND_LINK_PASS;
+	idx = f->packets++;
+	if (f->mode == FAULT_DISCONNECT && idx == f->at)
+		return MIBAND_LINK_DISCONNECT;
+	if (f->stalled)
+		return MIBAND_LINK_DROP;
+	if (dir == MIBAND_LINK_TO_BAND && ch == MIBAND_CH_FETCH_CTL &&
+	    kind == MIBAND_ACTION_WRITE && *len >= 1 && data[0] == 0x03) {
+		/* the engine acknowledges: the batch must already be in
+		 * the database, as another connection sees it */
+		f->acks_written++;
+		if (sql_int(f->db, "SELECT count(*) FROM samples") <
+		    (long long)f->done_samples)
+			f->early_acks++;
+	}
+	if (dir == MIBAND_LINK_TO_CLIENT && ch == MIBAND_CH_FETCH_CTL &&
+	    kind == MIBAND_ACTION_EVENT && *len == 3 && data[0] == 0x10 && data[1] == 0x02 &&
+	    data[2] == 0x01) {
+		f->done_samples += f->batch_samples;
+		f->batch_samples = 0;
+	}
+	/* notifications only: not the ack of the CCCD write */
+	if (dir == MIBAND_LINK_TO_CLIENT && ch == MIBAND_CH_FETCH_DATA &&
+	    kind == MIBAND_ACTION_EVENT) {
+		unsigned d = f->data++;
+
+		if (d == f->at) {
+			switch (f->mode) {
+			case FAULT_CORRUPT:
+				data[0] ^= 0x55;
+				break;
+			case FAULT_DROP:
+				return MIBAND_LINK_DROP;
+			case FAULT_TRUNCATE:
+				*len = 3;
+				break;
+			case FAULT_STALL:
+				f->stalled = true;
+				return MIBAND_LINK_DROP;
+			default:
+				break;
+			}
+		}
+		if (*len > 1)
+			f->batch_samples += (*len - 1) / 4;
+	}
+	return MIBAND_LINK_PASS;
+}
+
+/* Runs the link until the session's final event; band events counted. */
+static int rig_wait(struct rig *g, struct miband_store_ingest *in,
+		    struct miband_event *ret)
+{
+	struct miband_link_output out;
+	int r;
+
+	for (;;) {
+		r = miband_link_run(&g->l, UINT64_MAX, &out);
+		if (r < 0) {
+			if (in)
+				miband_store_ingest_abort(in);
+			return r;
+		}
+		if (r == 0) {
+			if (in)
+				miband_store_ingest_abort(in);
+			return MIBAND_E_TIMEOUT; /* nothing left to happen */
+		}
+		if (out.from_band) {
+			if (out.band.type == MIBAND_BAND_EV_FETCH_ACK)
+				g->band_acks++;
+			continue;
+		}
+		if (out.client.type == MIBAND_EV_FETCH_BATCH)
+			g->batches_seen++;
+		if (out.client.type == MIBAND_EV_FETCH_START)
+			g->round_first = (uint32_t)(miband_time_to_unix(
+				&out.client.u.fetch.first) / 60);
+		if (out.client.type == MIBAND_EV_SAMPLES &&
+		    out.client.u.samples.count) {
+			g->samples_seen += out.client.u.samples.count;
+			g->last_seen = g->round_first +
+				       out.client.u.samples.index +
+				       (uint32_t)out.client.u.samples.count - 1;
+		}
+		if (in) {
+			r = miband_store_ingest_event(in, &out.client, 1);
+			if (r < 0)
+				return r;
+			if (r == MIBAND_STORE_ACK) {
+				g->stored_calls++;
+				miband_session_fetch_stored(
+					&g->s, miband_link_now(&g->l));
+			}
+		}
+		if (out.client.type == MIBAND_EV_DONE ||
+		    out.client.type == MIBAND_EV_AUTH_OK ||
+		    out.client.type == MIBAND_EV_ERROR) {
+			if (ret)
+				*ret = out.client;
+			return out.client.type == MIBAND_EV_ERROR ?
+				       out.client.error :
+				       0;
+		}
+	}
+}
+
+#define RIG_SEED 77u
+#define RIG_START 1764000000 /* 2025-11-24T16:00:00Z, a whole minute */
+
+static int rig_auth(struct rig *g)
+{
+	int r;
+
+	miband_session_init(&g->s, &g->sc, rig_key);
+	r = miband_session_start_auth(&g->s, MIBAND_AUTH_STORED,
+				      miband_link_now(&g->l));
+	if (r < 0)
+		return r;
+	return rig_wait(g, NULL, NULL);
+}
+
+/* A paired MB3 with days of history, fetch_batch_max batch, ack on. */
+static int rig_init(struct rig *g, uint32_t days, uint32_t batch)
+{
+	memset(g, 0, sizeof(*g));
+	miband_band_config_init(&g->bc, MIBAND_MODEL_MB3);
+	g->bc.crypto = &miband_crypto_openssl;
+	g->bc.seed = RIG_SEED;
+	g->bc.start_unix = RIG_START;
+	g->bc.tz = 4; /* UTC+1: the engine must convert */
+	g->bc.history_days = days;
+	g->bc.fetch_batch_max = batch;
+	miband_band_init(&g->b, &g->bc, rig_key, 0);
+	miband_session_config_init(&g->sc, MIBAND_MODEL_MB3);
+	g->sc.crypto = &miband_crypto_openssl;
+	g->sc.fetch_ack = true;
+	miband_link_config_init(&g->lc);
+	g->lc.filter = fault_filter;
+	g->lc.user_data = &g->f;
+	g->f.db = dbpath;
+	miband_link_init(&g->l, &g->lc, &g->s, &g->b, 0);
+	return rig_auth(g);
+}
+
+/* The band clock's current minute (the first not yet complete). */
+static uint32_t rig_clock_minute(struct rig *g)
+{
+	return (uint32_t)(miband_band_clock(&g->b, miband_link_now(&g->l)) /
+			  60);
+}
+
+/* One fetch request from since (unix minute), stored as it goes. */
+static int rig_request(struct rig *g, struct miband_store_ingest *in,
+		       uint32_t since, struct miband_event *ret)
+{
+	struct miband_request req;
+	int r;
+
+	memset(&req, 0, sizeof(req));
+	req.type = MIBAND_REQ_FETCH;
+	/* the request in the band's zone, as a phone in UTC+1 sends it */
+	miband_time_from_unix((int64_t)since * 60, g->bc.tz, &req.u.time);
+	g->f.armed = true;
+	g->requests++;
+	r = miband_session_request(&g->s, &req, miband_link_now(&g->l));
+	if (r < 0)
+		return r;
+	return rig_wait(g, in, ret);
+}
+
+/* A whole sync as mibandctl runs it: requests from since, each next one
+ * from the minute after the last received, until one brings nothing. */
+static int rig_fetch(struct rig *g, struct miband_store_ingest *in,
+		     uint32_t since, struct miband_event *ret)
+{
+	uint64_t before;
+	int r, n;
+
+	for (n = 0; n < 10000; n++) {
+		before = g->samples_seen;
+		r = rig_request(g, in, since, ret);
+		if (r < 0 || g->samples_seen == before)
+			return r;
+		since = g->last_seen + 1;
+	}
+	return MIBAND_E_INTERNAL;
+}
+
+static int open_band(struct miband_store **st, int64_t *band)
+{
+	int r = miband_store_open(dbpath, 0, st);
+
+	if (r == 0)
+		r = miband_store_band(*st, "emu", MIBAND_MODEL_MB3, band);
+	return r;
+}
+
+TEST(sync_100_days_equals_the_band_history)
+{
+	struct miband_store_ingest in;
+	struct miband_store_sync_state ss;
+	struct miband_store *st;
+	struct rig g;
+	struct sum want, got;
+	uint32_t first = RIG_START / 60 - 100 * 1440, end;
+	int64_t band;
+
+	fresh_db();
+	CHECK_EQ(rig_init(&g, 100, 1440), 0);
+	CHECK_EQ(open_band(&st, &band), 0);
+	miband_store_ingest_init(&in, st, band);
+	/* asking for more than the band keeps gets what it keeps */
+	CHECK_EQ(rig_fetch(&g, &in, first - 1440, NULL), 0);
+	end = rig_clock_minute(&g);
+	CHECK(end >= RIG_START / 60);
+	CHECK_EQ(miband_store_check(st), 0);
+	CHECK_EQ(miband_store_sync_state(st, band, &ss), 0);
+	miband_store_close(st);
+	want = history_sum(RIG_SEED, first, end);
+	got = db_sum(dbpath, "emu");
+	CHECK(want.n >= 144000);
+	CHECK_EQ(got.n, want.n);
+	CHECK_EQ(got.h, want.h);
+	CHECK_EQ(ss.last_minute, end - 1);
+	CHECK_EQ(in.samples, want.n);
+	/* one ack per stored batch, none before its commit */
+	CHECK(g.batches_seen >= 100);
+	CHECK_EQ(g.stored_calls, g.batches_seen);
+	CHECK_EQ(g.band_acks, g.f.acks_written);
+	CHECK(g.band_acks >= 100);
+	CHECK_EQ(g.f.early_acks, 0);
+	cleanup();
+}
+
+TEST(resync_is_idempotent)
+{
+	struct miband_store_ingest in;
+	struct miband_store *st;
+	struct rig g;
+	struct sum a, b;
+	uint32_t first = RIG_START / 60 - 1440;
+	int64_t band;
+
+	fresh_db();
+	CHECK_EQ(rig_init(&g, 1, 300), 0);
+	CHECK_EQ(open_band(&st, &band), 0);
+	miband_store_ingest_init(&in, st, band);
+	CHECK_EQ(rig_fetch(&g, &in, first, NULL), 0);
+	CHECK(in.added >= 1440);
+	a = db_sum(dbpath, "emu");
+	/* everything again: nothing new, nothing changed */
+	miband_store_ingest_init(&in, st, band);
+	CHECK_EQ(rig_fetch(&g, &in, first, NULL), 0);
+	CHECK(in.samples >= 1440);
+	CHECK_EQ(in.changed, 0);
+	/* only minutes that completed since the first sync are new */
+	CHECK(in.added <= 2);
+	b = db_sum(dbpath, "emu");
+	CHECK(b.n >= a.n);
+	CHECK_EQ(b.n - a.n, in.added);
+	CHECK_EQ(b.h, history_sum(RIG_SEED, first, first + (uint32_t)b.n).h);
+	CHECK_EQ(sql_int(dbpath, "SELECT count(*) - count(DISTINCT minute)"
+				 " FROM samples"),
+		 0);
+	miband_store_close(st);
+	cleanup();
+}
+
+TEST(no_ack_before_fetch_stored_and_none_when_keeping)
+{
+	struct miband_link_output out;
+	struct miband_request req;
+	struct rig g;
+	int r, batches = 0;
+
+	fresh_db();
+	CHECK_EQ(rig_init(&g, 1, 100), 0);
+	memset(&req, 0, sizeof(req));
+	req.type = MIBAND_REQ_FETCH;
+	miband_time_from_unix((int64_t)(RIG_START / 60 - 200) * 60, 4,
+			      &req.u.time);
+	g.f.armed = true;
+	CHECK_EQ(miband_session_request(&g.s, &req, miband_link_now(&g.l)),
+		 0);
+	/* up to the end of the first batch */
+	do {
+		r = miband_link_run(&g.l, UINT64_MAX, &out);
+		CHECK_EQ(r, 1);
+	} while (out.from_band || out.client.type != MIBAND_EV_FETCH_BATCH);
+	/* the store has not said "durable": 30 s pass, nothing is acked,
+	 * and the engine does not time the batch out either */
+	r = miband_link_run(&g.l, miband_link_now(&g.l) + 30000, &out);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(g.f.acks_written, 0);
+	CHECK_EQ(miband_session_fetch_stored(&g.s, miband_link_now(&g.l)), 0);
+	for (;;) {
+		r = miband_link_run(&g.l, UINT64_MAX, &out);
+		CHECK_EQ(r, 1);
+		if (out.from_band) {
+			g.band_acks += out.band.type ==
+				       MIBAND_BAND_EV_FETCH_ACK;
+			continue;
+		}
+		if (out.client.type == MIBAND_EV_FETCH_BATCH) {
+			batches++;
+			miband_session_fetch_stored(&g.s,
+						    miband_link_now(&g.l));
+		}
+		if (out.client.type == MIBAND_EV_DONE)
+			break;
+		CHECK(out.client.type != MIBAND_EV_ERROR);
+	}
+	/* the engine may go on with the next round in the same request */
+	CHECK(batches <= 1);
+	CHECK_EQ(g.f.acks_written, 1 + batches);
+	CHECK_EQ(g.band_acks, 1 + batches);
+
+	/* --keep-on-band: fetch_ack off, no 03 ever */
+	g.sc.fetch_ack = false;
+	CHECK_EQ(rig_auth(&g), 0);
+	g.f.acks_written = 0;
+	g.band_acks = 0;
+	CHECK_EQ(miband_session_request(&g.s, &req, miband_link_now(&g.l)),
+		 0);
+	for (;;) {
+		r = miband_link_run(&g.l, UINT64_MAX, &out);
+		CHECK_EQ(r, 1);
+		if (out.from_band)
+			continue;
+		if (out.client.type == MIBAND_EV_FETCH_BATCH)
+			miband_session_fetch_stored(&g.s,
+						    miband_link_now(&g.l));
+		if (out.client.type == MIBAND_EV_DONE)
+			break;
+		CHECK(out.client.type != MIBAND_EV_ERROR);
+	}
+	CHECK_EQ(g.f.acks_written, 0);
+	cleanup();
+}
+
+/*
+ * After a faulty fetch the database must hold whole batches only, each
+ * equal to the band's history, the sync point at the last of them, and
+ * the band must have been acked at most for those.  Then a new session
+ * resumes from the sync point and the result is the whole history.
+ */
+static void check_resume(struct rig *g, uint32_t since, uint32_t batch,
+			 int *ret_fail)
+{
+	struct miband_store_ingest in;
+	struct miband_store_sync_state ss;
+	struct miband_store *st;
+	struct sum got, want;
+	uint32_t from, end;
+	int64_t band;
+	int r;
+
+	*ret_fail = 1;
+	CHECK_EQ(open_band(&st, &band), 0);
+	CHECK_EQ(miband_store_check(st), 0);
+	got = db_sum(dbpath, "emu");
+	CHECK_EQ(got.n % batch, 0);
+	CHECK_EQ(got.h, history_sum(RIG_SEED, since, since + (uint32_t)got.n).h);
+	CHECK_EQ(miband_store_sync_state(st, band, &ss), 0);
+	CHECK_EQ(ss.has_data, got.n > 0);
+	if (got.n)
+		CHECK_EQ(ss.last_minute, since + got.n - 1);
+	CHECK(g->band_acks <= got.n / batch);
+	CHECK_EQ(g->f.early_acks, 0);
+
+	/* resume on a new connection */
+	if (g->l.connected)
+		miband_link_disconnect(&g->l);
+	while ((r = miband_link_run(&g->l, miband_link_now(&g->l) + 100,
+				    &(struct miband_link_output){ 0 })) > 0)
+		;
+	miband_link_reconnect(&g->l);
+	g->f.armed = false;
+	g->f.mode = FAULT_NONE;
+	g->f.stalled = false;
+	CHECK_EQ(rig_auth(g), 0);
+	from = ss.has_data ? ss.last_minute + 1 : since;
+	miband_store_ingest_init(&in, st, band);
+	CHECK_EQ(rig_fetch(g, &in, from, NULL), 0);
+	end = rig_clock_minute(g);
+	miband_store_close(st);
+	got = db_sum(dbpath, "emu");
+	want = history_sum(RIG_SEED, since, end);
+	CHECK_EQ(got.n, want.n);
+	CHECK_EQ(got.h, want.h);
+	*ret_fail = 0;
+}
+
+TEST(disconnect_at_every_packet_of_a_fetch)
+{
+	/* 3 batches of 24 minutes: start, 6 data packets, end, ack */
+	enum { BATCH = 24 };
+	uint32_t since = RIG_START / 60 - 3 * BATCH;
+	unsigned k, total, errors = 0;
+	struct miband_store_ingest in;
+	struct miband_store *st;
+	struct rig g;
+	int64_t band;
+	int r, fail;
+
+	/* a clean run counts the packets */
+	fresh_db();
+	CHECK_EQ(rig_init(&g, 1, BATCH), 0);
+	CHECK_EQ(open_band(&st, &band), 0);
+	miband_store_ingest_init(&in, st, band);
+	CHECK_EQ(rig_fetch(&g, &in, since, NULL), 0);
+	miband_store_close(st);
+	total = g.f.packets;
+	CHECK(total >= 3 * (BATCH / 4 + 4));
+	cleanup();
+
+	for (k = 0; k < total; k++) {
+		fresh_db();
+		CHECK_EQ(rig_init(&g, 1, BATCH), 0);
+		g.f.mode = FAULT_DISCONNECT;
+		g.f.at = k;
+		CHECK_EQ(open_band(&st, &band), 0);
+		miband_store_ingest_init(&in, st, band);
+		r = rig_fetch(&g, &in, since, NULL);
+		miband_store_close(st);
+		if (r < 0)
+			errors++;
+		check_resume(&g, since, BATCH, &fail);
+		if (fail) {
+			fprintf(stderr, "#   disconnect at packet %u of %u\n",
+				k, total);
+			cleanup();
+			return;
+		}
+		cleanup();
+	}
+	/* the last packet is the band's 10 03 01; losing it may still
+	 * fail the request, but most indexes must */
+	CHECK(errors >= total - 2);
+}
+
+static void fault_case(enum fault_mode mode, unsigned at, int want_err)
+{
+	enum { BATCH = 40 };
+	uint32_t since = RIG_START / 60 - 3 * BATCH;
+	struct miband_store_ingest in;
+	struct miband_store *st;
+	struct rig g;
+	int64_t band;
+	int fail;
+
+	fresh_db();
+	CHECK_EQ(rig_init(&g, 1, BATCH), 0);
+	g.f.mode = mode;
+	g.f.at = at;
+	CHECK_EQ(open_band(&st, &band), 0);
+	miband_store_ingest_init(&in, st, band);
+	CHECK_EQ(rig_fetch(&g, &in, since, NULL), want_err);
+	miband_store_close(st);
+	/* the damaged batch (the second: data packets 10..19) is not
+	 * stored, not acked, and the sync point stays after the first */
+	CHECK_EQ(db_sum(dbpath, "emu").n, BATCH);
+	CHECK_EQ(sql_int(dbpath, "SELECT last_minute FROM sync_state"),
+		 since + BATCH - 1);
+	CHECK_EQ(g.f.acks_written, 1);
+	CHECK_EQ(g.band_acks, 1);
+	check_resume(&g, since, BATCH, &fail);
+	CHECK(!fail);
+	cleanup();
+}
+
+TEST(corrupt_counter_is_a_gap_without_ack)
+{
+	fault_case(FAULT_CORRUPT, 13, MIBAND_E_FETCH_GAP);
+	if (test__failed)
+		return;
+	/* the first packet of a batch too (counter 0 expected) */
+	fault_case(FAULT_CORRUPT, 10, MIBAND_E_FETCH_GAP);
+}
+
+TEST(lost_packet_is_a_gap_without_ack)
+{
+	fault_case(FAULT_DROP, 12, MIBAND_E_FETCH_GAP);
+}
+
+TEST(short_packet_aborts_without_ack)
+{
+	fault_case(FAULT_TRUNCATE, 15, MIBAND_E_FETCH_SHORT);
+}
+
+TEST(stalled_transfer_times_out_without_ack)
+{
+	fault_case(FAULT_STALL, 11, MIBAND_E_TIMEOUT);
+}
+
+/* ---- mibandctl sync killed at random points ---- */
+
+#define CLI_CLOCK 1764000000 /* MIBANDCTL_EMU_CLOCK: the band's start */
+
+/* Runs mibandctl with args in the sandbox of tmpdir; stdout into
+ * *ret_fd (a pipe) if given, else to /dev/null.  Returns the pid. */
+static pid_t cli_spawn(const char *const *args, int *ret_fd)
+{
+	char prog[512], home[300];
+	const char *argv[16];
+	int fds[2] = { -1, -1 }, n = 0;
+	pid_t pid;
+
+	snprintf(prog, sizeof(prog), "%s/mibandctl", MIBAND_BUILD_DIR);
+	snprintf(home, sizeof(home), "%s/home", tmpdir);
+	argv[n++] = prog;
+	while (*args && n < 15)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	if (ret_fd && pipe(fds) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (ret_fd) {
+			dup2(fds[1], 1);
+			close(fds[0]);
+			close(fds[1]);
+		} else {
+			dup2(null, 1);
+		}
+		dup2(null, 2);
+		mkdir(home, 0700);
+		setenv("HOME", home, 1);
+		unsetenv("XDG_DATA_HOME");
+		unsetenv("XDG_CONFIG_HOME");
+		unsetenv("XDG_STATE_HOME");
+		unsetenv("MIBANDCTL_EMU_FAULT");
+		setenv("MIBANDCTL_EMU_CLOCK", "1764000000", 1);
+		setenv("TZ", "UTC", 1);
+		execv(prog, (char *const *)argv);
+		_exit(127);
+	}
+	if (ret_fd) {
+		close(fds[1]);
+		*ret_fd = fds[0];
+	}
+	return pid;
+}
+
+static int cli_run(const char *const *args)
+{
+	int status;
+	pid_t pid = cli_spawn(args, NULL);
+
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* The emulated band's history seed, from its state file. */
+static int cli_seed(uint32_t *ret)
+{
+	char path[400], line[128];
+	FILE *f;
+	int r = -1;
+
+	snprintf(path, sizeof(path), "%s/home/.local/state/miband/emu/band",
+		 tmpdir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "seed ", 5)) {
+			*ret = (uint32_t)strtoul(line + 5, NULL, 10);
+			r = 0;
+		}
+	fclose(f);
+	return r;
+}
+
+/*
+ * The database as another process sees it after a kill: consistent, one
+ * contiguous run of minutes from the first one the band has, each equal
+ * to the band's history, the sync point on the last.  Returns the number
+ * of minutes (0: nothing yet), or -1 (and the test failed).
+ */
+static long long check_cli_db(const char *db, uint32_t seed, uint32_t first)
+{
+	long long n, lo, hi, last;
+	struct sum got, want;
+	struct stat sb;
+
+	if (stat(db, &sb) < 0)
+		return 0; /* killed before it created the database */
+	if (sql_int(db, "SELECT count(*) FROM pragma_integrity_check WHERE"
+			" integrity_check = 'ok'") != 1) {
+		TEST_FAIL_AT(__FILE__, __LINE__, "integrity_check failed");
+		return -1;
+	}
+	n = sql_int(db, "SELECT count(*) FROM samples");
+	if (n <= 0) {
+		/* no sync point without data */
+		if (n == 0 && sql_int(db, "SELECT count(*) FROM sync_state") == 0)
+			return 0;
+		/* a database killed before its schema: no tables yet */
+		if (sql_int(db, "SELECT count(*) FROM sqlite_master") == 0)
+			return 0;
+		TEST_FAIL_AT(__FILE__, __LINE__, "samples %lld", n);
+		return -1;
+	}
+	lo = sql_int(db, "SELECT min(minute) FROM samples");
+	hi = sql_int(db, "SELECT max(minute) FROM samples");
+	last = sql_int(db, "SELECT last_minute FROM sync_state");
+	got = db_sum(db, "emu");
+	want = history_sum(seed, (uint32_t)lo, (uint32_t)hi + 1);
+	if (lo != first || hi - lo + 1 != n || last != hi ||
+	    got.n != (uint64_t)n || got.h != want.h) {
+		TEST_FAIL_AT(__FILE__, __LINE__,
+			     "db: %lld rows, minutes %lld..%lld (first %u), "
+			     "sync point %lld, checksum %s",
+			     n, lo, hi, first, last,
+			     got.h == want.h ? "ok" : "differs");
+		return -1;
+	}
+	return n;
+}
+
+TEST(cli_sync_survives_sigkill_at_random_points)
+{
+	static const char *const pair[] = { "--device", "emu", "pair", NULL };
+	static const char *const sync[] = { "--json", "--device", "emu",
+					    "sync", NULL };
+	static const char *const again[] = { "--json", "--device", "emu",
+					     "sync", "--since",
+					     "2025-08-16T16:00Z", NULL };
+	uint32_t first = CLI_CLOCK / 60 - 100 * 1440, seed = 0, rng;
+	char db[400], buf[4096];
+	unsigned i, killed = 0, mid_batch = 0, runs = 40;
+	long long n, prev = 0;
+	int fd, status, lines;
+	pid_t pid;
+
+	fresh_db();
+	snprintf(db, sizeof(db), "%s/home/.local/share/miband/miband.db",
+		 tmpdir);
+	CHECK_EQ(cli_run(pair), 0);
+	CHECK_EQ(cli_seed(&seed), 0);
+	rng = (uint32_t)getpid() * 2654435761u;
+	fprintf(stderr, "# kill schedule seed %u\n", rng);
+	for (i = 0; i < runs; i++) {
+		unsigned want_lines, delay_us;
+		struct timespec ts;
+		ssize_t got;
+
+		rng = rng * 1103515245u + 12345u;
+		want_lines = (rng >> 8) % 12;
+		rng = rng * 1103515245u + 12345u;
+		delay_us = (rng >> 8) % 20000;
+		/* every third run fetches everything again (idempotence
+		 * under kills), the others resume */
+		pid = cli_spawn(i % 3 == 2 ? again : sync, &fd);
+		CHECK(pid > 0);
+		/* progress lines come after commits; the extra delay lands
+		 * the kill anywhere in the next batch (or the commit) */
+		for (lines = 0; lines < (int)want_lines;) {
+			got = read(fd, buf, sizeof(buf));
+			if (got <= 0)
+				break;
+			lines += (int)(memchr(buf, '\n', (size_t)got) != NULL);
+		}
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)delay_us * 1000;
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		CHECK_EQ(waitpid(pid, &status, 0), pid);
+		close(fd);
+		if (WIFSIGNALED(status)) {
+			killed++;
+		} else {
+			CHECK(WIFEXITED(status));
+			CHECK_EQ(WEXITSTATUS(status), 0);
+		}
+		n = check_cli_db(db, seed, first);
+		if (n < 0) {
+			fprintf(stderr, "#   after run %u (%s)\n", i,
+				WIFSIGNALED(status) ? "killed" : "finished");
+			return;
+		}
+		/* resumes never lose what was stored */
+		CHECK(n >= prev);
+		/* only whole batches (1440 minutes) may be stored; the
+		 * band's newest minutes come in a last, short batch */
+		if (n % 1440 != 0 && n < 100 * 1440)
+			mid_batch++;
+		prev = n;
+	}
+	fprintf(stderr, "# %u of %u syncs killed, %lld minutes stored\n",
+		killed, runs, prev);
+	CHECK_EQ(mid_batch, 0);
+	/* the schedule must really have interrupted syncs */
+	CHECK(killed >= runs / 4);
+	/* and a last undisturbed sync completes the history */
+	CHECK_EQ(cli_run(sync), 0);
+	n = check_cli_db(db, seed, first);
+	CHECK(n >= 100 * 1440);
+	CHECK_EQ(sql_int(db, "SELECT max(minute) FROM samples") + 1 - first,
+		 n);
+	cleanup();
+}
+
 TEST_MAIN(T(open_creates_current_schema_in_wal),
 	  T(open_refuses_newer_schema), T(open_no_create_leaves_no_file),
 	  T(open_rejects_a_file_that_is_not_a_database),
@@ -977,4 +1742,12 @@ TEST_MAIN(T(open_creates_current_schema_in_wal),
 	  T(export_jsonl_exact_and_filtered),
 	  T(export_streams_in_chunks_and_stops_on_sink_error),
 	  T(format_and_kind_names),
-	  T(daily_totals_match_an_independent_count))
+	  T(daily_totals_match_an_independent_count),
+	  T(sync_100_days_equals_the_band_history), T(resync_is_idempotent),
+	  T(no_ack_before_fetch_stored_and_none_when_keeping),
+	  T(disconnect_at_every_packet_of_a_fetch),
+	  T(corrupt_counter_is_a_gap_without_ack),
+	  T(lost_packet_is_a_gap_without_ack),
+	  T(short_packet_aborts_without_ack),
+	  T(stalled_transfer_times_out_without_ack),
+	  T(cli_sync_survives_sigkill_at_random_points))
