@@ -457,9 +457,9 @@ static void on_packet(enum miband_link_dir dir, int kind,
 	if (dir == MIBAND_LINK_TO_CLIENT && kind != MIBAND_ACTION_EVENT &&
 	    kind != MIBAND_ACTION_READ)
 		what = "done";
-	mb_verbose("emu: %6llu ms %s %-11s %-9s %s%s", (unsigned long long)now,
+	mb_verbose("emu: %6llu ms %s %-11s %-*s%s%s", (unsigned long long)now,
 		   dir == MIBAND_LINK_TO_BAND ? "> band " : "< band ",
-		   ci ? ci->name : "?", what, hex,
+		   ci ? ci->name : "?", o ? 10 : 0, what, hex,
 		   shown < len ? " <redacted>" : "");
 }
 
