@@ -1506,6 +1506,41 @@ TEST(lost_packet_is_a_gap_without_ack)
 	fault_case(FAULT_DROP, 12, MIBAND_E_FETCH_GAP);
 }
 
+/*
+ * The last data packet of a batch lost: no later counter shows the gap,
+ * so the engine closes the batch short (it does not rely on the band's
+ * count, PROTOCOL.md Part A).  Nothing is lost for the store: the next
+ * round starts at the minute after the last one received, so the band
+ * sends the missing minutes again, and the sync ends with the history.
+ */
+TEST(lost_last_packet_of_a_batch_is_fetched_again)
+{
+	enum { BATCH = 40 };
+	uint32_t since = RIG_START / 60 - 3 * BATCH, end;
+	struct miband_store_ingest in;
+	struct miband_store *st;
+	struct rig g;
+	struct sum got, want;
+	int64_t band;
+
+	fresh_db();
+	CHECK_EQ(rig_init(&g, 1, BATCH), 0);
+	g.f.mode = FAULT_DROP;
+	g.f.at = 19; /* the second batch's last */
+	CHECK_EQ(open_band(&st, &band), 0);
+	miband_store_ingest_init(&in, st, band);
+	CHECK_EQ(rig_fetch(&g, &in, since, NULL), 0);
+	end = rig_clock_minute(&g);
+	miband_store_close(st);
+	got = db_sum(dbpath, "emu");
+	want = history_sum(RIG_SEED, since, end);
+	CHECK_EQ(got.n, want.n);
+	CHECK_EQ(got.h, want.h);
+	/* the short batch was a round of its own */
+	CHECK_EQ(g.batches_seen, 4);
+	cleanup();
+}
+
 TEST(short_packet_aborts_without_ack)
 {
 	fault_case(FAULT_TRUNCATE, 15, MIBAND_E_FETCH_SHORT);
@@ -1748,6 +1783,7 @@ TEST_MAIN(T(open_creates_current_schema_in_wal),
 	  T(disconnect_at_every_packet_of_a_fetch),
 	  T(corrupt_counter_is_a_gap_without_ack),
 	  T(lost_packet_is_a_gap_without_ack),
+	  T(lost_last_packet_of_a_batch_is_fetched_again),
 	  T(short_packet_aborts_without_ack),
 	  T(stalled_transfer_times_out_without_ack),
 	  T(cli_sync_survives_sigkill_at_random_points))

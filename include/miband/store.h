@@ -23,7 +23,9 @@
  * and the sync point stays where it was.  Every sample is keyed by
  * (band, minute), so fetching the same minutes again changes nothing.
  *
- * No SQLite type appears here; the store is an opaque handle.  Functions
+ * No SQLite type appears here; the store is an opaque handle, to be used
+ * by one thread at a time (any number of handles and processes may open
+ * the same file: WAL readers never block the writer).  Functions
  * return 0 (or a count) or a negative MIBAND_E_* code: MIBAND_E_DB for an
  * SQLite failure (miband_store_errmsg() has SQLite's message),
  * MIBAND_E_DB_SCHEMA for a database written by a newer libmiband.

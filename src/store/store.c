@@ -160,8 +160,9 @@ int miband_store_open(const char *path, unsigned flags,
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return MIBAND_E_IO;
+	/* NOMUTEX: a handle is used by one thread at a time (store.h) */
 	rc = sqlite3_open_v2(path, &st->db,
-			     SQLITE_OPEN_READWRITE |
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 				     ((flags & MIBAND_STORE_NO_CREATE)
 					      ? 0
 					      : SQLITE_OPEN_CREATE),
