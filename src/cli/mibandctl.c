@@ -523,6 +523,10 @@ static int start_session(struct ctx *c, enum miband_auth_mode mode,
 	r = open_device(c);
 	if (r < 0)
 		return r;
+	/* From here on a stream ends on SIGINT/SIGTERM with a clean stop;
+	 * before, while connecting, the signals keep their default. */
+	if (c->follow)
+		catch_signals();
 	session_config(c, &cfg);
 	r = miband_session_init(&c->s, &cfg, key);
 	if (r < 0)
@@ -2281,8 +2285,6 @@ static int run(struct ctx *c, int argc, char **argv)
 				return mb_report_error(r, NULL);
 		}
 	}
-	if (c->follow)
-		catch_signals();
 	r = cmd->fn(c, cmd, argc - optind - 1, argv + optind + 1);
 	if (r == MIBAND_E_CANCELLED && interrupted)
 		return 0; /* Ctrl-C before the stream began: a clean end */
