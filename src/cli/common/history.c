@@ -30,6 +30,9 @@
 #include "common/output.h"
 #include "miband/store.h"
 
+/* Longest wait for any event of a request (device clock). */
+#define MB_HISTORY_GUARD_MS 120000u
+
 /* ---- paths and times ---- */
 
 static int mkdir_p(char *path, mode_t mode)
@@ -395,6 +398,35 @@ static void json_progress(const struct progress *p,
 	mb_json_end(&j);
 }
 
+/*
+ * The next event of the running request of type (unsolicited events are
+ * skipped).  The session has its own deadlines (reply_timeout_ms); the
+ * guard only ends a wait on which nothing at all can happen any more.
+ * Returns 1 (*ret filled), or a link or timeout error.
+ */
+static int next_event(struct mb_device *d, struct miband_session *s,
+		      enum miband_request_type type, struct miband_event *ret)
+{
+	uint64_t guard = mb_device_now(d) + MB_HISTORY_GUARD_MS;
+	int r;
+
+	for (;;) {
+		r = mb_device_run(d, s, guard, ret);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			if (mb_device_now(d) < guard)
+				continue;
+			return MIBAND_E_TIMEOUT;
+		}
+		/* an error that ends the session may carry no request */
+		if (ret->request == type ||
+		    (ret->type == MIBAND_EV_ERROR &&
+		     ret->request == MIBAND_REQ_NONE))
+			return 1;
+	}
+}
+
 /* Runs the request started on s to its final event. */
 static int await_final(struct mb_device *d, struct miband_session *s,
 		       enum miband_request_type type, struct miband_event *ret)
@@ -403,15 +435,16 @@ static int await_final(struct mb_device *d, struct miband_session *s,
 	int r;
 
 	for (;;) {
-		r = mb_device_run(d, s, UINT64_MAX, &ev);
+		r = next_event(d, s, type, &ev);
 		if (r < 0)
 			return r;
-		if (r == 0 || ev.request != type)
-			continue;
 		if (ev.type == MIBAND_EV_ERROR)
 			return ev.error;
-		*ret = ev;
-		return 0;
+		if (ev.type == MIBAND_EV_DONE || ev.type == MIBAND_EV_TIME ||
+		    type != MIBAND_REQ_TIME_GET) {
+			*ret = ev;
+			return 0;
+		}
 	}
 }
 
@@ -457,13 +490,13 @@ static int sync_request(struct mb_device *d, struct miband_session *s,
 	if (r < 0)
 		return r;
 	for (;;) {
-		r = mb_device_run(d, s, UINT64_MAX, &ev);
+		r = next_event(d, s, MIBAND_REQ_FETCH, &ev);
 		if (r < 0) {
 			miband_store_ingest_abort(in);
+			if (r == MIBAND_E_TIMEOUT)
+				miband_session_cancel(s, mb_device_now(d));
 			return r;
 		}
-		if (r == 0 || ev.request != MIBAND_REQ_FETCH)
-			continue; /* unsolicited (device events...) */
 		if (ev.type == MIBAND_EV_FETCH_START) {
 			int64_t t = miband_time_to_unix(&ev.u.fetch.first);
 
