@@ -574,6 +574,26 @@ static int auth_stored(struct ctx *c)
 	return r;
 }
 
+/* How a key is shown: the first two bytes and a fingerprint, never more. */
+struct key_id {
+	char prefix[8];
+	char fp[40];
+	char desc[80];
+};
+
+static void key_id(struct key_id *id, const uint8_t key[16])
+{
+	mb_key_prefix(key, id->prefix, sizeof(id->prefix));
+	mb_key_fingerprint(key, id->fp, sizeof(id->fp));
+	mb_key_describe(key, id->desc, sizeof(id->desc));
+}
+
+static void json_key_id(struct mb_json *j, const struct key_id *id)
+{
+	mb_json_str(j, "key_prefix", id->prefix);
+	mb_json_str(j, "fingerprint", id->fp);
+}
+
 /* ---- printing events ---- */
 
 static void stream_time(struct mb_json *j, bool stream)
@@ -752,17 +772,18 @@ static int cmd_auth(struct ctx *c, const struct command *cmd, int argc,
 	struct miband_request req;
 	struct miband_event ev;
 	struct mb_json j;
-	char fp[80] = "";
+	struct key_id id;
 	bool have_fw = false;
 	int r;
 
 	(void)argv;
 	if ((r = need_args(cmd, argc, 0, 0)) < 0)
 		return r;
+	memset(&id, 0, sizeof(id));
 	if (c->has_cli_key)
-		mb_key_describe(c->cli_key, fp, sizeof(fp));
+		key_id(&id, c->cli_key);
 	else if (c->entry_err == 0)
-		mb_key_describe(c->entry.key, fp, sizeof(fp));
+		key_id(&id, c->entry.key);
 	r = auth_stored(c);
 	if (r < 0)
 		return r;
@@ -787,10 +808,10 @@ static int cmd_auth(struct ctx *c, const struct command *cmd, int argc,
 		if (have_fw)
 			mb_json_strn(&j, "firmware", ev.u.devinfo.value,
 				     ev.u.devinfo.len);
-		mb_json_str(&j, "key", fp);
+		json_key_id(&j, &id);
 		mb_json_end(&j);
 	} else {
-		mb_say("authenticated with %s (key %s)", c->spec, fp);
+		mb_say("authenticated with %s (key %s)", c->spec, id.desc);
 		mb_say("model: %s",
 		       miband_model_display_name(mb_device_model(c->dev)));
 		mb_say("firmware: %s", have_fw ? c->value : "unknown");
@@ -804,7 +825,7 @@ static int cmd_pair(struct ctx *c, const struct command *cmd, int argc,
 	struct mb_key_entry e;
 	struct mb_json j;
 	uint8_t key[16];
-	char fp[80];
+	struct key_id id;
 	int r;
 
 	(void)argv;
@@ -824,7 +845,7 @@ static int cmd_pair(struct ctx *c, const struct command *cmd, int argc,
 		if (r < 0)
 			return r;
 	}
-	mb_key_describe(key, fp, sizeof(fp));
+	key_id(&id, key);
 	r = start_session(c, MIBAND_AUTH_PAIR, key);
 	if (r < 0) {
 		miband_wipe(key, sizeof(key));
@@ -848,7 +869,7 @@ static int cmd_pair(struct ctx *c, const struct command *cmd, int argc,
 	if (r < 0) {
 		mb_error_hint("the band now holds the new key (%s) but it could "
 			      "not be stored: fix the key store and pair again",
-			      fp);
+			      id.desc);
 		return r;
 	}
 	if (c->json) {
@@ -856,10 +877,10 @@ static int cmd_pair(struct ctx *c, const struct command *cmd, int argc,
 		mb_json_str(&j, "device", c->spec);
 		mb_json_str(&j, "name", e.name[0] ? e.name : c->spec);
 		mb_json_str(&j, "model", miband_model_name(mb_device_model(c->dev)));
-		mb_json_str(&j, "key", fp);
+		json_key_id(&j, &id);
 		mb_json_end(&j);
 	} else {
-		mb_say("paired with %s; key %s stored", c->spec, fp);
+		mb_say("paired with %s; key %s stored", c->spec, id.desc);
 	}
 	return 0;
 }
@@ -1760,7 +1781,8 @@ static int cmd_keys(struct ctx *c, const struct command *cmd, int argc,
 {
 	struct mb_key_entry e;
 	struct mb_json j;
-	char name[MB_KEY_NAME_MAX], desc[80], dir[4200];
+	char name[MB_KEY_NAME_MAX], dir[4200];
+	struct key_id id;
 	const char *target;
 	int r;
 
@@ -1833,17 +1855,17 @@ static int cmd_keys(struct ctx *c, const struct command *cmd, int argc,
 		e.has_key = true;
 		e.has_model = c->has_model;
 		e.model = c->model;
-		mb_key_describe(e.key, desc, sizeof(desc));
+		key_id(&id, e.key);
 		r = mb_keys_store(&e);
 		if (r == 0) {
 			if (c->json) {
 				mb_json_begin(&j, "key-imported");
 				mb_json_str(&j, "name", e.name);
 				mb_json_str(&j, "address", e.address);
-				mb_json_str(&j, "key", desc);
+				json_key_id(&j, &id);
 				mb_json_end(&j);
 			} else {
-				mb_say("imported key %s for %s as %s", desc,
+				mb_say("imported key %s for %s as %s", id.desc,
 				       e.address, e.name);
 			}
 		}
