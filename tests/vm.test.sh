@@ -47,6 +47,7 @@ cat "$BUILD/vm-image.log"
 [ $rc = 0 ] || cannot "tests/vm/build-image.sh failed (exit $rc; log above)"
 T1=$(date +%s.%N)
 echo "vm: image ready in $(el "$T0" "$T1") s"
+export MIBAND_VM_IMAGE_CHECKED=1
 
 scenarios=${MIBAND_VM_ONLY:-$(cd "$VM/scenarios" && ls -- *.sh | sed 's/\.sh$//')}
 pass=0

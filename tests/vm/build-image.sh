@@ -69,11 +69,21 @@ avail_kb=$(df -Pk "$OUT" | awk 'NR==2 {print $4}')
 	cannot "less than 700 MB free in $OUT ($((avail_kb / 1024)) MB)"
 
 # ---- 2. the cache key --------------------------------------------------------
-KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null |
-	awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-[ -n "$KPKG" ] || cannot "apt-cache does not know linux-image-amd64"
+# The kernel package behind linux-image-amd64; apt-cache takes seconds, so
+# its answer is kept until apt's lists or dpkg's status change.
+aptstamp=$(stat -c %Y /var/lib/apt/lists /var/lib/dpkg/status 2>/dev/null |
+	tr '\n' ' ')
+if [ -f "$OUT/kernel.pkg" ] && [ "$(head -n 1 "$OUT/kernel.pkg")" = "$aptstamp" ]; then
+	read -r KPKG KDEBVER < <(sed -n 2p "$OUT/kernel.pkg")
+else
+	KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+	[ -n "$KPKG" ] || cannot "apt-cache does not know linux-image-amd64"
+	KDEBVER=$(apt-cache show "$KPKG" 2>/dev/null |
+		awk '/^Version:/ {print $2; exit}')
+	printf '%s\n%s %s\n' "$aptstamp" "$KPKG" "$KDEBVER" >"$OUT/kernel.pkg"
+fi
 KVER=${KPKG#linux-image-}
-KDEBVER=$(apt-cache show "$KPKG" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
 COMPRESS=${COMPRESS:-lz4}
 BASE_GUEST_FILES="init"
 key=$({

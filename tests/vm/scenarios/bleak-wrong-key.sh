@@ -1,14 +1,20 @@
 #!/bin/sh
 # The bleak client answers the challenge with a key that is not the band's:
-# miband-emu must answer 10 03 04 (PROTOCOL.md 2.4).
+# miband-emu must answer 10 03 04 (PROTOCOL.md 2.4).  The emulator runs
+# with --acquire here, so bluetoothd moves the writes and notifications
+# through sockets (AcquireWrite/AcquireNotify) instead of D-Bus calls;
+# bleak-auth covers the WriteValue/PropertiesChanged path.
 . /e2e/lib.sh
 KEY=0x30313233343536373839404142434445
 
 start_bleak --key "$KEY" --wrong-key
-start_emu --key "$KEY"
+start_emu --key "$KEY" --acquire
 wait_client
 [ "$CLIENT_RC" = 0 ] || fail "bleak client: $(grep -o 'CLIENT-FAIL.*' $CLIENT_LOG)"
 grep -q 'AUTH-REJECTED' $CLIENT_LOG || fail "the client did not see 10 03 04"
-grep -q 'notify auth 10 03 04' $EMU_LOG || fail "miband-emu did not log 10 03 04"
+grep -q 'notify auth 10 03 04 (fd)' $EMU_LOG ||
+	fail "miband-emu did not send 10 03 04 through the acquired socket"
+grep -q 'acquire write auth' $EMU_LOG ||
+	fail "bluetoothd did not acquire the write socket of auth"
 stop_emu
 pass
