@@ -193,8 +193,8 @@ static int wait_final(struct miband_link *l, struct miband_store_ingest *in,
 			if (r < 0)
 				return r;
 			if (r == MIBAND_STORE_ACK)
-				miband_session_fetch_stored(
-					s, miband_link_now(l));
+				miband_session_fetch_stored(s,
+							    miband_link_now(l));
 		}
 		if (out.client.type == MIBAND_EV_DONE ||
 		    out.client.type == MIBAND_EV_AUTH_OK)
@@ -217,7 +217,7 @@ static int bench_link(uint32_t days, uint32_t batch, double *ret_s,
 	struct miband_store *st;
 	struct miband_band b;
 	struct miband_link l;
-	struct air air = { 0, 0 };
+	struct air air = {0, 0};
 	uint64_t before;
 	uint32_t since;
 	int64_t band;
@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 	uint32_t days = 100, batch = 1440, runs = 3, i;
 	double best = 1e30, best_link = 1e30, t;
 	uint64_t samples = 0;
-	struct air air = { 0, 0 };
+	struct air air = {0, 0};
 	int a, r;
 
 	dir = getenv("TMPDIR");

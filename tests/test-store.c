@@ -110,7 +110,7 @@ static void sum_add(struct sum *s, uint32_t minute,
 /* What the emulated band holds for [from, to). */
 static struct sum history_sum(uint32_t seed, uint32_t from, uint32_t to)
 {
-	struct sum s = { 0, 0 };
+	struct sum s = {0, 0};
 	struct miband_sample x;
 	uint32_t m;
 
@@ -124,7 +124,7 @@ static struct sum history_sum(uint32_t seed, uint32_t from, uint32_t to)
 /* What the database holds for a band, read with plain SQLite. */
 static struct sum db_sum(const char *path, const char *address)
 {
-	struct sum s = { 0, 0 };
+	struct sum s = {0, 0};
 	struct miband_sample x;
 	sqlite3 *db;
 	sqlite3_stmt *q;
@@ -430,8 +430,7 @@ TEST(bands_are_kept_apart)
 
 /* ---- ingest of engine events ---- */
 
-static struct miband_event ev_start(uint32_t minute, int8_t tz,
-				    uint32_t count)
+static struct miband_event ev_start(uint32_t minute, int8_t tz, uint32_t count)
 {
 	struct miband_event ev;
 
@@ -701,16 +700,15 @@ static int sink_write(const char *data, size_t len, void *user_data)
 static int store_known(struct miband_store *st, int64_t *ret_band)
 {
 	static const struct miband_sample s[4] = {
-		{ 0x01, 20, 13, 72 },   /* activity with a heart rate */
-		{ 0x09, 3, 0, 0xff },   /* light sleep, not measured */
-		{ 0x0b, 1, 0, 0 },      /* deep sleep, 0 = not measured */
-		{ 0x73, 0, 0, 0xff },   /* high bits set; not worn */
+		{0x01, 20, 13, 72}, /* activity with a heart rate */
+		{0x09, 3, 0, 0xff}, /* light sleep, not measured */
+		{0x0b, 1, 0, 0},    /* deep sleep, 0 = not measured */
+		{0x73, 0, 0, 0xff}, /* high bits set; not worn */
 	};
 	int64_t band;
 	int r;
 
-	r = miband_store_band(st, "C8:0F:10:00:00:01", MIBAND_MODEL_MB3,
-			      &band);
+	r = miband_store_band(st, "C8:0F:10:00:00:01", MIBAND_MODEL_MB3, &band);
 	if (r == 0)
 		r = miband_store_batch_begin(st, band);
 	if (r == 0)
@@ -730,7 +728,7 @@ TEST(export_csv_exact)
 		"C8:0F:10:00:00:01,2025-11-24T16:01:00Z,9,light-sleep,3,0,\n"
 		"C8:0F:10:00:00:01,2025-11-24T16:02:00Z,11,deep-sleep,1,0,\n"
 		"C8:0F:10:00:00:01,2025-11-24T16:03:00Z,115,not-worn,0,0,\n";
-	struct sink k = { 0 };
+	struct sink k = {0};
 	struct miband_store *st;
 	uint64_t rows = 0;
 	int64_t band;
@@ -738,8 +736,8 @@ TEST(export_csv_exact)
 	fresh_db();
 	CHECK_EQ(miband_store_open(dbpath, 0, &st), 0);
 	CHECK_EQ(store_known(st, &band), 0);
-	CHECK_EQ(miband_store_export(st, NULL, MIBAND_STORE_CSV, sink_write,
-				     &k, &rows),
+	CHECK_EQ(miband_store_export(st, NULL, MIBAND_STORE_CSV, sink_write, &k,
+				     &rows),
 		 0);
 	CHECK_EQ(rows, 4);
 	CHECK_STR(k.buf, want);
@@ -759,8 +757,8 @@ TEST(export_jsonl_exact_and_filtered)
 		"\"2025-11-24T16:02:00Z\",\"kind\":11,\"activity\":"
 		"\"deep-sleep\",\"intensity\":1,\"steps\":0,\"heart_rate\":"
 		"null}\n";
-	struct miband_store_query q = { 0 };
-	struct sink k = { 0 };
+	struct miband_store_query q = {0};
+	struct sink k = {0};
 	struct miband_store *st;
 	uint64_t rows = 0;
 	int64_t band, other;
@@ -772,8 +770,7 @@ TEST(export_jsonl_exact_and_filtered)
 	CHECK_EQ(miband_store_band(st, "other", MIBAND_MODEL_MB2, &other), 0);
 	CHECK_EQ(miband_store_batch_begin(st, other), 0);
 	CHECK_EQ(miband_store_batch_add(st, T0_MIN + 1,
-					&(struct miband_sample){ 1, 2, 3, 4 },
-					1),
+					&(struct miband_sample){1, 2, 3, 4}, 1),
 		 0);
 	CHECK_EQ(miband_store_batch_commit(st, 1, NULL), 0);
 	q.band = band;
@@ -781,8 +778,8 @@ TEST(export_jsonl_exact_and_filtered)
 	q.from_minute = T0_MIN + 1;
 	q.has_to = true;
 	q.to_minute = T0_MIN + 3;
-	CHECK_EQ(miband_store_export(st, &q, MIBAND_STORE_JSONL, sink_write,
-				     &k, &rows),
+	CHECK_EQ(miband_store_export(st, &q, MIBAND_STORE_JSONL, sink_write, &k,
+				     &rows),
 		 0);
 	CHECK_EQ(rows, 2);
 	CHECK_STR(k.buf, want);
@@ -790,8 +787,8 @@ TEST(export_jsonl_exact_and_filtered)
 	q.band = 0;
 	q.to_minute = T0_MIN + 2;
 	k.len = 0;
-	CHECK_EQ(miband_store_export(st, &q, MIBAND_STORE_JSONL, sink_write,
-				     &k, &rows),
+	CHECK_EQ(miband_store_export(st, &q, MIBAND_STORE_JSONL, sink_write, &k,
+				     &rows),
 		 0);
 	CHECK_EQ(rows, 2);
 	CHECK(strstr(k.buf, "\"band\":\"other\"") != NULL);
@@ -803,7 +800,7 @@ TEST(export_jsonl_exact_and_filtered)
 TEST(export_streams_in_chunks_and_stops_on_sink_error)
 {
 	static struct miband_sample s[5000];
-	struct sink k = { 0 };
+	struct sink k = {0};
 	struct miband_store *st;
 	uint64_t rows = 0;
 	int64_t band;
@@ -829,8 +826,8 @@ TEST(export_streams_in_chunks_and_stops_on_sink_error)
 	memset(&k, 0, sizeof(k));
 	k.fail_at = 2;
 	rows = 77;
-	CHECK_EQ(miband_store_export(st, NULL, MIBAND_STORE_CSV, sink_write,
-				     &k, &rows),
+	CHECK_EQ(miband_store_export(st, NULL, MIBAND_STORE_CSV, sink_write, &k,
+				     &rows),
 		 MIBAND_E_IO);
 	CHECK_EQ(rows, 77);
 	CHECK_EQ(k.calls, 2);
@@ -890,9 +887,9 @@ TEST(daily_totals_match_an_independent_count)
 	static struct miband_sample s[DAYS * 1440];
 	uint32_t day0 = (T0_MIN + OFF) / 1440 + 1, from = day0 * 1440 - OFF;
 	struct day_want w[DAYS];
-	struct miband_store_query q = { 0 };
+	struct miband_store_query q = {0};
 	struct miband_store *st;
-	struct days ds = { 0 };
+	struct days ds = {0};
 	int64_t band;
 	unsigned i;
 	int32_t y;
@@ -966,31 +963,31 @@ TEST(daily_totals_match_an_independent_count)
 
 /* ---- the fetch machine and the store over the in-process link ---- */
 
-static const uint8_t rig_key[16] = { 0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
-				     0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
-				     0x42, 0x43, 0x44, 0x45 };
+static const uint8_t rig_key[16] = {0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
+				    0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
+				    0x42, 0x43, 0x44, 0x45};
 
 enum fault_mode {
 	FAULT_NONE = 0,
-	FAULT_DISCONNECT,   /* drop the link at packet `at` */
-	FAULT_CORRUPT,      /* flip the counter of data packet `at` */
-	FAULT_DROP,         /* lose data packet `at` */
-	FAULT_TRUNCATE,     /* cut data packet `at` to 3 bytes */
-	FAULT_STALL,        /* from data packet `at` on, deliver nothing */
+	FAULT_DISCONNECT, /* drop the link at packet `at` */
+	FAULT_CORRUPT,	  /* flip the counter of data packet `at` */
+	FAULT_DROP,	  /* lose data packet `at` */
+	FAULT_TRUNCATE,	  /* cut data packet `at` to 3 bytes */
+	FAULT_STALL,	  /* from data packet `at` on, deliver nothing */
 };
 
 /* What the wire saw, checked against the database as it happens. */
 struct fault {
 	enum fault_mode mode;
 	unsigned at;
-	bool armed;            /* count packets only once the fetch runs */
-	unsigned packets;      /* every packet since armed */
-	unsigned data;         /* data packets since armed */
+	bool armed;	  /* count packets only once the fetch runs */
+	unsigned packets; /* every packet since armed */
+	unsigned data;	  /* data packets since armed */
 	bool stalled;
 	unsigned acks_written; /* 03 writes that reached the filter */
 	uint64_t done_samples; /* samples in batches the band closed */
 	uint64_t batch_samples;
-	unsigned early_acks;   /* 03 while the DB lacked a closed batch */
+	unsigned early_acks; /* 03 while the DB lacked a closed batch */
 	const char *db;
 };
 
@@ -1011,8 +1008,8 @@ struct rig {
 	uint32_t last_seen;    /* last minute received */
 };
 
-static enum miband_link_verdict fault_filter(enum miband_link_dir dir,
-					     int kind, enum miband_channel ch,
+static enum miband_link_verdict fault_filter(enum miband_link_dir dir, int kind,
+					     enum miband_channel ch,
 					     uint8_t *data, size_t *len,
 					     void *user_data)
 {
@@ -1036,8 +1033,8 @@ static enum miband_link_verdict fault_filter(enum miband_link_dir dir,
 			f->early_acks++;
 	}
 	if (dir == MIBAND_LINK_TO_CLIENT && ch == MIBAND_CH_FETCH_CTL &&
-	    kind == MIBAND_ACTION_EVENT && *len == 3 && data[0] == 0x10 && data[1] == 0x02 &&
-	    data[2] == 0x01) {
+	    kind == MIBAND_ACTION_EVENT && *len == 3 && data[0] == 0x10 &&
+	    data[1] == 0x02 && data[2] == 0x01) {
 		f->done_samples += f->batch_samples;
 		f->batch_samples = 0;
 	}
@@ -1096,8 +1093,10 @@ static int rig_wait(struct rig *g, struct miband_store_ingest *in,
 		if (out.client.type == MIBAND_EV_FETCH_BATCH)
 			g->batches_seen++;
 		if (out.client.type == MIBAND_EV_FETCH_START)
-			g->round_first = (uint32_t)(miband_time_to_unix(
-				&out.client.u.fetch.first) / 60);
+			g->round_first =
+				(uint32_t)(miband_time_to_unix(
+						   &out.client.u.fetch.first) /
+					   60);
 		if (out.client.type == MIBAND_EV_SAMPLES &&
 		    out.client.u.samples.count) {
 			g->samples_seen += out.client.u.samples.count;
@@ -1120,9 +1119,9 @@ static int rig_wait(struct rig *g, struct miband_store_ingest *in,
 		    out.client.type == MIBAND_EV_ERROR) {
 			if (ret)
 				*ret = out.client;
-			return out.client.type == MIBAND_EV_ERROR ?
-				       out.client.error :
-				       0;
+			return out.client.type == MIBAND_EV_ERROR
+				       ? out.client.error
+				       : 0;
 		}
 	}
 }
@@ -1303,8 +1302,7 @@ TEST(no_ack_before_fetch_stored_and_none_when_keeping)
 	miband_time_from_unix((int64_t)(RIG_START / 60 - 200) * 60, 4,
 			      &req.u.time);
 	g.f.armed = true;
-	CHECK_EQ(miband_session_request(&g.s, &req, miband_link_now(&g.l)),
-		 0);
+	CHECK_EQ(miband_session_request(&g.s, &req, miband_link_now(&g.l)), 0);
 	/* up to the end of the first batch */
 	do {
 		r = miband_link_run(&g.l, UINT64_MAX, &out);
@@ -1320,8 +1318,8 @@ TEST(no_ack_before_fetch_stored_and_none_when_keeping)
 		r = miband_link_run(&g.l, UINT64_MAX, &out);
 		CHECK_EQ(r, 1);
 		if (out.from_band) {
-			g.band_acks += out.band.type ==
-				       MIBAND_BAND_EV_FETCH_ACK;
+			g.band_acks +=
+				out.band.type == MIBAND_BAND_EV_FETCH_ACK;
 			continue;
 		}
 		if (out.client.type == MIBAND_EV_FETCH_BATCH) {
@@ -1343,8 +1341,7 @@ TEST(no_ack_before_fetch_stored_and_none_when_keeping)
 	CHECK_EQ(rig_auth(&g), 0);
 	g.f.acks_written = 0;
 	g.band_acks = 0;
-	CHECK_EQ(miband_session_request(&g.s, &req, miband_link_now(&g.l)),
-		 0);
+	CHECK_EQ(miband_session_request(&g.s, &req, miband_link_now(&g.l)), 0);
 	for (;;) {
 		r = miband_link_run(&g.l, UINT64_MAX, &out);
 		CHECK_EQ(r, 1);
@@ -1383,7 +1380,8 @@ static void check_resume(struct rig *g, uint32_t since, uint32_t batch,
 	CHECK_EQ(miband_store_check(st), 0);
 	got = db_sum(dbpath, "emu");
 	CHECK_EQ(got.n % batch, 0);
-	CHECK_EQ(got.h, history_sum(RIG_SEED, since, since + (uint32_t)got.n).h);
+	CHECK_EQ(got.h,
+		 history_sum(RIG_SEED, since, since + (uint32_t)got.n).h);
 	CHECK_EQ(miband_store_sync_state(st, band, &ss), 0);
 	CHECK_EQ(ss.has_data, got.n > 0);
 	if (got.n)
@@ -1395,7 +1393,7 @@ static void check_resume(struct rig *g, uint32_t since, uint32_t batch,
 	if (g->l.connected)
 		miband_link_disconnect(&g->l);
 	while ((r = miband_link_run(&g->l, miband_link_now(&g->l) + 100,
-				    &(struct miband_link_output){ 0 })) > 0)
+				    &(struct miband_link_output){0})) > 0)
 		;
 	miband_link_reconnect(&g->l);
 	g->f.armed = false;
@@ -1561,7 +1559,7 @@ static pid_t cli_spawn(const char *const *args, int *ret_fd)
 {
 	char prog[512], home[300];
 	const char *argv[16];
-	int fds[2] = { -1, -1 }, n = 0;
+	int fds[2] = {-1, -1}, n = 0;
 	pid_t pid;
 
 	snprintf(prog, sizeof(prog), "%s/mibandctl", MIBAND_BUILD_DIR);
@@ -1655,7 +1653,8 @@ static long long check_cli_db(const char *db, uint32_t seed, uint32_t first)
 	n = sql_int(db, "SELECT count(*) FROM samples");
 	if (n <= 0) {
 		/* no sync point without data */
-		if (n == 0 && sql_int(db, "SELECT count(*) FROM sync_state") == 0)
+		if (n == 0 &&
+		    sql_int(db, "SELECT count(*) FROM sync_state") == 0)
 			return 0;
 		/* a database killed before its schema: no tables yet */
 		if (sql_int(db, "SELECT count(*) FROM sqlite_master") == 0)
@@ -1682,12 +1681,12 @@ static long long check_cli_db(const char *db, uint32_t seed, uint32_t first)
 
 TEST(cli_sync_survives_sigkill_at_random_points)
 {
-	static const char *const pair[] = { "--device", "emu", "pair", NULL };
-	static const char *const sync[] = { "--json", "--device", "emu",
-					    "sync", NULL };
-	static const char *const again[] = { "--json", "--device", "emu",
-					     "sync", "--since",
-					     "2025-08-16T16:00Z", NULL };
+	static const char *const pair[] = {"--device", "emu", "pair", NULL};
+	static const char *const sync[] = {"--json", "--device", "emu", "sync",
+					   NULL};
+	static const char *const again[] = {
+		"--json",  "--device",		"emu", "sync",
+		"--since", "2025-08-16T16:00Z", NULL};
 	uint32_t first = CLI_CLOCK / 60 - 100 * 1440, seed = 0, rng;
 	char db[400], buf[4096];
 	unsigned i, killed = 0, mid_batch = 0, runs = 40;
@@ -1758,13 +1757,12 @@ TEST(cli_sync_survives_sigkill_at_random_points)
 	CHECK_EQ(cli_run(sync), 0);
 	n = check_cli_db(db, seed, first);
 	CHECK(n >= 100 * 1440);
-	CHECK_EQ(sql_int(db, "SELECT max(minute) FROM samples") + 1 - first,
-		 n);
+	CHECK_EQ(sql_int(db, "SELECT max(minute) FROM samples") + 1 - first, n);
 	cleanup();
 }
 
-TEST_MAIN(T(open_creates_current_schema_in_wal),
-	  T(open_refuses_newer_schema), T(open_no_create_leaves_no_file),
+TEST_MAIN(T(open_creates_current_schema_in_wal), T(open_refuses_newer_schema),
+	  T(open_no_create_leaves_no_file),
 	  T(open_rejects_a_file_that_is_not_a_database),
 	  T(band_registration_is_stable),
 	  T(batch_is_invisible_until_commit_then_durable),
@@ -1776,8 +1774,7 @@ TEST_MAIN(T(open_creates_current_schema_in_wal),
 	  T(ack_implies_committed_across_sigkill), T(export_csv_exact),
 	  T(export_jsonl_exact_and_filtered),
 	  T(export_streams_in_chunks_and_stops_on_sink_error),
-	  T(format_and_kind_names),
-	  T(daily_totals_match_an_independent_count),
+	  T(format_and_kind_names), T(daily_totals_match_an_independent_count),
 	  T(sync_100_days_equals_the_band_history), T(resync_is_idempotent),
 	  T(no_ack_before_fetch_stored_and_none_when_keeping),
 	  T(disconnect_at_every_packet_of_a_fetch),

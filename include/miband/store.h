@@ -79,11 +79,11 @@ int miband_store_band_find(struct miband_store *st, const char *address,
 			   int64_t *ret_id);
 
 struct miband_store_sync_state {
-	bool has_data;          /* a batch was ever committed */
-	uint32_t last_minute;   /* newest stored minute (unix minutes, UTC) */
-	int64_t last_sync;      /* wall clock (unix s) of the last commit */
-	uint64_t batches;       /* batches committed so far */
-	uint64_t samples;       /* samples received in them (re-fetches too) */
+	bool has_data;	      /* a batch was ever committed */
+	uint32_t last_minute; /* newest stored minute (unix minutes, UTC) */
+	int64_t last_sync;    /* wall clock (unix s) of the last commit */
+	uint64_t batches;     /* batches committed so far */
+	uint64_t samples;     /* samples received in them (re-fetches too) */
 };
 /* The band's sync state; has_data false for a band never synced. */
 int miband_store_sync_state(struct miband_store *st, int64_t band,
@@ -92,9 +92,9 @@ int miband_store_sync_state(struct miband_store *st, int64_t band,
 /* ---- batches (the low level under the ingest below) ---- */
 
 struct miband_store_batch_stats {
-	uint32_t samples;   /* samples in the batch */
-	uint32_t added;     /* minutes not stored before */
-	uint32_t changed;   /* minutes stored before with other values */
+	uint32_t samples; /* samples in the batch */
+	uint32_t added;	  /* minutes not stored before */
+	uint32_t changed; /* minutes stored before with other values */
 	uint32_t first_minute, last_minute; /* valid if samples > 0 */
 };
 
@@ -118,9 +118,9 @@ void miband_store_batch_abort(struct miband_store *st);
 struct miband_store_ingest {
 	struct miband_store *st;
 	int64_t band;
-	bool open;              /* a batch transaction is open */
-	bool started;           /* FETCH_START seen for the current batch */
-	uint32_t first_minute;  /* first sample of the current batch */
+	bool open;		/* a batch transaction is open */
+	bool started;		/* FETCH_START seen for the current batch */
+	uint32_t first_minute;	/* first sample of the current batch */
 	uint32_t batch_samples; /* in the current batch so far */
 	/* totals over committed batches */
 	uint32_t batches;
@@ -149,17 +149,17 @@ void miband_store_ingest_abort(struct miband_store_ingest *in);
 /* ---- reading: export and daily statistics ---- */
 
 struct miband_store_query {
-	int64_t band;           /* 0: every band */
+	int64_t band; /* 0: every band */
 	bool has_from;
-	uint32_t from_minute;   /* inclusive */
+	uint32_t from_minute; /* inclusive */
 	bool has_to;
-	uint32_t to_minute;     /* exclusive */
+	uint32_t to_minute; /* exclusive */
 };
 
 struct miband_store_row {
 	int64_t band;
-	const char *address;    /* valid during the callback */
-	uint32_t minute;        /* unix minutes, UTC */
+	const char *address; /* valid during the callback */
+	uint32_t minute;     /* unix minutes, UTC */
 	struct miband_sample sample;
 };
 
@@ -172,8 +172,8 @@ int miband_store_foreach(struct miband_store *st,
 			 miband_store_row_fn fn, void *user_data);
 
 enum miband_store_format {
-	MIBAND_STORE_CSV = 0,   /* header line, then one line per minute */
-	MIBAND_STORE_JSONL,     /* one JSON object per line */
+	MIBAND_STORE_CSV = 0, /* header line, then one line per minute */
+	MIBAND_STORE_JSONL,   /* one JSON object per line */
 };
 /* Parses "csv" / "jsonl"; 0 or MIBAND_E_INVAL. */
 int miband_store_format_parse(const char *s, enum miband_store_format *ret);
@@ -209,18 +209,18 @@ bool miband_heart_rate_valid(uint8_t hr);
 
 struct miband_store_day {
 	int64_t band;
-	const char *address;     /* valid during the callback */
+	const char *address; /* valid during the callback */
 	int32_t year;
-	unsigned month, day;     /* the day, in the offset given */
-	uint32_t minutes;        /* samples stored for the day */
+	unsigned month, day; /* the day, in the offset given */
+	uint32_t minutes;    /* samples stored for the day */
 	uint32_t steps;
 	uint32_t active_minutes; /* activity, running or bike, or steps > 0 */
-	uint32_t hr_minutes;     /* minutes with a measured heart rate */
-	double hr_mean;          /* valid if hr_minutes > 0 */
+	uint32_t hr_minutes;	 /* minutes with a measured heart rate */
+	double hr_mean;		 /* valid if hr_minutes > 0 */
 	uint8_t hr_min, hr_max;
-	uint32_t light_sleep;    /* minutes of each sleep kind */
+	uint32_t light_sleep; /* minutes of each sleep kind */
 	uint32_t deep_sleep;
-	uint32_t wake_up;        /* awake within sleep (kind 12) */
+	uint32_t wake_up; /* awake within sleep (kind 12) */
 	uint32_t not_worn;
 };
 typedef int (*miband_store_day_fn)(const struct miband_store_day *day,

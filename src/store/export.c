@@ -222,8 +222,8 @@ static int export_row(const struct miband_store_row *row, void *user_data)
 	} else {
 		size_t n = put_quoted(p, cap, row->address, false);
 
-		n += (size_t)snprintf(p + n, cap - n, ",%s,%u,%s,%u,%u,%s\n",
-				      t, s->kind,
+		n += (size_t)snprintf(p + n, cap - n, ",%s,%u,%s,%u,%u,%s\n", t,
+				      s->kind,
 				      miband_activity_kind_name(s->kind),
 				      s->intensity, s->steps, hr);
 		o->len += n;

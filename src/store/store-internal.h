@@ -11,9 +11,9 @@
 
 /* Prepared statements kept for the life of the handle. */
 enum miband__stmt {
-	MIBAND__ST_INSERT = 0,  /* INSERT OR IGNORE a sample */
-	MIBAND__ST_UPDATE,      /* UPDATE a sample whose values differ */
-	MIBAND__ST_SYNC,        /* advance the sync point */
+	MIBAND__ST_INSERT = 0, /* INSERT OR IGNORE a sample */
+	MIBAND__ST_UPDATE,     /* UPDATE a sample whose values differ */
+	MIBAND__ST_SYNC,       /* advance the sync point */
 	MIBAND__ST_COUNT
 };
 

@@ -63,8 +63,7 @@ static int exec(struct miband_store *st, const char *sql)
 }
 
 /* Runs a statement that returns one integer. */
-static int query_int(struct miband_store *st, const char *sql,
-		     int64_t *ret)
+static int query_int(struct miband_store *st, const char *sql, int64_t *ret)
 {
 	sqlite3_stmt *q;
 	int rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
@@ -96,8 +95,8 @@ static int migrate(struct miband_store *st)
 		if (v > MIBAND_STORE_SCHEMA_VERSION || v < 0) {
 			snprintf(st->err, sizeof(st->err),
 				 "schema version %lld, this program knows "
-				 "up to %d", (long long)v,
-				 MIBAND_STORE_SCHEMA_VERSION);
+				 "up to %d",
+				 (long long)v, MIBAND_STORE_SCHEMA_VERSION);
 			return MIBAND_E_DB_SCHEMA;
 		}
 		if (v == MIBAND_STORE_SCHEMA_VERSION)
@@ -243,8 +242,7 @@ int miband_store_check(struct miband_store *st)
 	sqlite3_stmt *q;
 	int rc, ok = 0, rows = 0;
 
-	rc = sqlite3_prepare_v2(st->db, "PRAGMA integrity_check", -1, &q,
-				NULL);
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA integrity_check", -1, &q, NULL);
 	if (rc != SQLITE_OK)
 		return miband__store_fail(st, rc, "integrity_check");
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -381,8 +379,7 @@ static void bind_sample(sqlite3_stmt *q, int64_t band, uint32_t minute,
 	sqlite3_bind_int(q, 6, s->heart_rate);
 }
 
-static int step_done(struct miband_store *st, sqlite3_stmt *q,
-		     const char *what)
+static int step_done(struct miband_store *st, sqlite3_stmt *q, const char *what)
 {
 	int rc = sqlite3_step(q);
 

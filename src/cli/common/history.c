@@ -224,7 +224,8 @@ static int open_store(const char *db, bool create, struct miband_store **st)
 	r = miband_store_open(db, create ? 0 : MIBAND_STORE_NO_CREATE, st);
 	if (r == MIBAND_E_IO && !create) {
 		mb_error_detail("no activity database at %s yet: run "
-				"`mibandctl sync --device D` first", db);
+				"`mibandctl sync --device D` first",
+				db);
 		return r;
 	}
 	if (r == MIBAND_E_IO)
@@ -277,8 +278,8 @@ bool mb_history_is_option(int code)
 }
 
 static const char *const option_names[] = {
-	"--since", "--keep-on-band", "--db", "--format",
-	"--from",  "--to",           "--band", "--utc",
+	"--since", "--keep-on-band", "--db",   "--format",
+	"--from",  "--to",	     "--band", "--utc",
 };
 
 /* Usage error for the first option given that cmd does not take. */
@@ -297,7 +298,7 @@ static int only(const struct mb_history_args *a, const char *cmd,
 	return 0;
 }
 
-#define BIT(code) (1u << ((code) - MB_HISTORY_LO_SINCE))
+#define BIT(code) (1u << ((code)-MB_HISTORY_LO_SINCE))
 
 int mb_history_sync_check(const struct mb_history_args *a)
 {
@@ -326,11 +327,11 @@ bool mb_history_fetch_ack(const struct mb_history_args *a)
 struct progress {
 	bool bar, json;
 	double t0, drawn_at;
-	uint32_t since, until;    /* minutes: where we start, the band's now */
-	uint64_t received;        /* samples seen (committed or not) */
+	uint32_t since, until; /* minutes: where we start, the band's now */
+	uint64_t received;     /* samples seen (committed or not) */
 	bool any;
-	uint32_t round_first;     /* first minute of the current round */
-	uint32_t first, last;     /* minutes received */
+	uint32_t round_first; /* first minute of the current round */
+	uint32_t first, last; /* minutes received */
 };
 
 static double rate(const struct progress *p)
@@ -420,9 +421,8 @@ static int next_event(struct mb_device *d, struct miband_session *s,
 			return MIBAND_E_TIMEOUT;
 		}
 		/* an error that ends the session may carry no request */
-		if (ret->request == type ||
-		    (ret->type == MIBAND_EV_ERROR &&
-		     ret->request == MIBAND_REQ_NONE))
+		if (ret->request == type || (ret->type == MIBAND_EV_ERROR &&
+					     ret->request == MIBAND_REQ_NONE))
 			return 1;
 	}
 }
@@ -504,8 +504,9 @@ static int sync_request(struct mb_device *d, struct miband_session *s,
 			mb_verbose("fetch: the band sends %u samples from "
 				   "%04u-%02u-%02u %02u:%02u",
 				   (unsigned)ev.u.fetch.count,
-				   ev.u.fetch.first.year, ev.u.fetch.first.month,
-				   ev.u.fetch.first.day, ev.u.fetch.first.hour,
+				   ev.u.fetch.first.year,
+				   ev.u.fetch.first.month, ev.u.fetch.first.day,
+				   ev.u.fetch.first.hour,
 				   ev.u.fetch.first.minute);
 		} else if (ev.type == MIBAND_EV_SAMPLES && ev.u.samples.count) {
 			uint32_t m0 = p->round_first + ev.u.samples.index;
@@ -627,9 +628,9 @@ int mb_history_sync(struct mb_device *d, struct miband_session *s,
 	} else if (ss.has_data) {
 		since = ss.last_minute + 1;
 	} else {
-		since = band_min > MB_HISTORY_FIRST_DAYS * 1440u ?
-				band_min - MB_HISTORY_FIRST_DAYS * 1440u :
-				0;
+		since = band_min > MB_HISTORY_FIRST_DAYS * 1440u
+				? band_min - MB_HISTORY_FIRST_DAYS * 1440u
+				: 0;
 	}
 
 	memset(&p, 0, sizeof(p));
@@ -639,9 +640,9 @@ int mb_history_sync(struct mb_device *d, struct miband_session *s,
 	p.since = since;
 	p.until = band_min;
 	mb_verbose("sync %s from minute %u (%s)", address, since,
-		   a->since	   ? "--since" :
-		   ss.has_data ? "after the last stored minute" :
-				 "first sync: 100 days back");
+		   a->since	 ? "--since"
+		   : ss.has_data ? "after the last stored minute"
+				 : "first sync: 100 days back");
 	miband_store_ingest_init(&in, st, band);
 	/* Rounds until one brings nothing (the band is up to date). */
 	for (;;) {
@@ -654,11 +655,12 @@ int mb_history_sync(struct mb_device *d, struct miband_session *s,
 	draw_bar(&p, true);
 	if (r < 0) {
 		if (r != MIBAND_E_DB)
-			mb_error_detail("%s; %u complete batches (%llu samples) "
-					"were stored, the interrupted one was "
-					"discarded: run sync again to resume",
-					miband_strerror(r), in.batches,
-					(unsigned long long)in.samples);
+			mb_error_detail(
+				"%s; %u complete batches (%llu samples) "
+				"were stored, the interrupted one was "
+				"discarded: run sync again to resume",
+				miband_strerror(r), in.batches,
+				(unsigned long long)in.samples);
 		goto out;
 	}
 	sync_summary(a, address, &p, &in, mono_s() - p.t0);
@@ -704,10 +706,10 @@ static int make_query(struct miband_store *st, const struct mb_history_args *a,
 			size_t i;
 
 			for (i = 0; i <= 17; i++)
-				addr[i] = (char)(name[i] >= 'a' &&
-							 name[i] <= 'f' ?
-						 name[i] - 32 :
-						 name[i]);
+				addr[i] =
+					(char)(name[i] >= 'a' && name[i] <= 'f'
+						       ? name[i] - 32
+						       : name[i]);
 			name = addr;
 		}
 		r = miband_store_band_find(st, name, &q->band);

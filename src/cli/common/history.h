@@ -39,6 +39,7 @@ enum {
 };
 
 /* Entries for a struct option table (needs <getopt.h>). */
+/* clang-format off */
 #define MB_HISTORY_LONG_OPTS                                                   \
 	{ "since", required_argument, NULL, MB_HISTORY_LO_SINCE },             \
 	{ "keep-on-band", no_argument, NULL, MB_HISTORY_LO_KEEP },             \
@@ -48,9 +49,10 @@ enum {
 	{ "to", required_argument, NULL, MB_HISTORY_LO_TO },                   \
 	{ "band", required_argument, NULL, MB_HISTORY_LO_BAND },               \
 	{ "utc", no_argument, NULL, MB_HISTORY_LO_UTC }
+/* clang-format on */
 
 struct mb_history_args {
-	unsigned given;          /* 1 << (code - MB_HISTORY_LO_SINCE) */
+	unsigned given; /* 1 << (code - MB_HISTORY_LO_SINCE) */
 	const char *since;
 	bool keep_on_band;
 	const char *db;
