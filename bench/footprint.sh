@@ -31,4 +31,14 @@ char sizeof_event[sizeof(struct miband_event)];
 C
 arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -Iinclude -c "$probe/p.c" -o "$probe/p.o"
 arm-none-eabi-nm -S "$probe/p.o" | while read -r _ size _ name; do printf "%-28s %6d bytes\n" "sizeof(struct ${name#sizeof_})" "$((16#$size))"; done
+# Linked cost for a firmware that authenticates and reads battery, steps
+# and time: (fw-client) - (fw-empty), --gc-sections, newlib-nano.
+FW="arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -ffunction-sections -fdata-sections -Iinclude"
+LD="-nostartfiles -Wl,--gc-sections --specs=nano.specs --specs=nosys.specs"
+$FW bench/firmware/start.c bench/firmware/fw-client.c "$B/libmiband_portable.a" $LD -o "$probe/client.elf"
+$FW bench/firmware/start.c bench/firmware/fw-empty.c $LD -o "$probe/empty.elf"
+read -r ct cd cb _ < <(arm-none-eabi-size "$probe/client.elf" | tail -1)
+read -r et ed eb _ < <(arm-none-eabi-size "$probe/empty.elf" | tail -1)
+printf '%-28s %6d %6d %6d   (auth + battery/steps/time, linked, AES excluded)\n' \
+	"client engine in firmware" $((ct - et)) $((cd - ed)) $((cb - eb))
 rm -rf "$probe"
