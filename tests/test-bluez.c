@@ -176,6 +176,9 @@ struct fake_cfg {
 	bool omit_auth;          /* no FEE1 auth characteristic */
 	bool other_device;       /* a non-band LE device shows up too */
 	bool late_objects;       /* ServicesResolved before InterfacesAdded */
+	int appear_on_start;     /* seen only from the Nth StartDiscovery */
+	bool slow_stop;          /* StopDiscovery completes later and then
+				  * ends any discovery (bluetoothd 5.66) */
 	const char *name;        /* advertised name (default "Mi Band 3") */
 };
 
@@ -230,6 +233,8 @@ struct fake {
 	int n_connect, n_start_discovery, n_stop_discovery, n_filter;
 	int n_start_notify, n_acquire, n_write_cmd, n_write_req, n_read;
 	int n_disconnect;
+	int discovering;
+	sd_bus_message *stop_msg;
 	int filter_uuids;
 	char filter_transport[8];
 	int ready;
@@ -349,6 +354,8 @@ static int on_appear(sd_event_source *s, uint64_t usec, void *ud)
 	struct fake *f = ud;
 
 	(void)s, (void)usec;
+	if (!f->discovering)
+		return 0; /* the report came while not discovering: lost */
 	if (!f->device_exported)
 		fake_export_device(f, &f->device);
 	else
@@ -368,19 +375,40 @@ static int m_start_discovery(sd_bus_message *m, void *ud, sd_bus_error *e)
 	if (!o->powered)
 		return sd_bus_reply_method_errorf(m, "org.bluez.Error.NotReady",
 						  "Resource Not Ready");
-	if (!f->cfg.never_appears)
+	f->discovering = 1;
+	if (!f->cfg.never_appears &&
+	    fake_get(f, &f->n_start_discovery) >= f->cfg.appear_on_start)
 		sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC,
 					   30000, 0, on_appear, f);
 	return sd_bus_reply_method_return(m, "");
 }
 
+static int on_stop_done(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct fake *f = ud;
+
+	(void)s, (void)usec;
+	f->discovering = 0; /* also ends a discovery started meanwhile */
+	sd_bus_reply_method_return(f->stop_msg, "");
+	f->stop_msg = sd_bus_message_unref(f->stop_msg);
+	return 0;
+}
+
 static int m_stop_discovery(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
 	struct fobj *o = ud;
+	struct fake *f = o->f;
 
 	(void)e;
-	fake_count(o->f, &o->f->n_stop_discovery);
-	return sd_bus_reply_method_return(m, "");
+	fake_count(f, &f->n_stop_discovery);
+	if (!f->cfg.slow_stop || f->stop_msg) {
+		f->discovering = 0;
+		return sd_bus_reply_method_return(m, "");
+	}
+	f->stop_msg = sd_bus_message_ref(m);
+	sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC, 20000, 0,
+				   on_stop_done, f);
+	return 1;
 }
 
 static const sd_bus_vtable adapter_vtable[] = {
@@ -927,6 +955,7 @@ static void *fake_main(void *ud)
 	pthread_mutex_unlock(&f->lock);
 	sd_event_loop(f->ev);
 
+	f->stop_msg = sd_bus_message_unref(f->stop_msg);
 	fake_unexport_gatt(f);
 	unexport(f, &f->device);
 	unexport(f, &f->other);
@@ -1364,6 +1393,24 @@ TEST(connect_discovers_unknown_band)
 	fake_stop(f);
 }
 
+TEST(discovery_restart_waits_for_stop)
+{
+	/* the band is only reported from the second discovery on, and a
+	 * stop ends a discovery started before it completed */
+	struct fake_cfg fc = { .appear_on_start = 2, .slow_stop = true };
+	struct fake *f;
+	struct miband_bluez *bz;
+
+	NEED_BUS();
+	f = fake_start(&fc);
+	bz = client(MIBAND_BLUEZ_NOTIFY_AUTO);
+	CHECK(bz);
+	CHECK_EQ(miband_bluez_connect_sync(bz, BAND_ADDR, 8000), 0);
+	CHECK_EQ(fake_get(f, &f->n_start_discovery), 2);
+	miband_bluez_unref(bz);
+	fake_stop(f);
+}
+
 TEST(connect_retries_and_reads_properties)
 {
 	/* Connect fails once; no Connected/ServicesResolved signals at all:
@@ -1750,6 +1797,7 @@ TEST(sd_event_attach)
 TEST_MAIN(T(map_error), T(parse_address), T(guess_model), T(no_bluez),
 	  T(no_adapter), T(bad_address), T(scan_filters),
 	  T(connect_discovers_unknown_band),
+	  T(discovery_restart_waits_for_stop),
 	  T(connect_retries_and_reads_properties),
 	  T(objects_after_services_resolved),
 	  T(connect_failure_keeps_dbus_error), T(already_connected_is_instant),

@@ -1071,6 +1071,26 @@ static void stop_discovery(struct miband_bluez *bz)
 		send_noreply(bz, bz->adapter, IF_ADAPTER, "StopDiscovery");
 }
 
+/*
+ * StopDiscovery whose reply goes to cb.  A restart must wait for it:
+ * bluetoothd 5.66 finishes a stop asynchronously and then drops the
+ * client's discovery session, including one started in the meantime.
+ */
+static int stop_discovery_then(struct miband_bluez *bz, sd_bus_slot **slot,
+			       sd_bus_message_handler_t cb)
+{
+	sd_bus_message *m = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ, bz->adapter,
+					   IF_ADAPTER, "StopDiscovery");
+	if (r < 0)
+		return r;
+	sd_bus_slot_unref(*slot);
+	*slot = NULL;
+	return call_async(bz, slot, m, cb, bz);
+}
+
 /* ------------------------------------------------------------------ */
 /* scanning */
 
@@ -1153,6 +1173,21 @@ static int on_scan_started(sd_bus_message *m, void *ud, sd_bus_error *err)
 	}
 	if (bz->sstate == S_STARTING)
 		bz->sstate = S_ON;
+	return 0;
+}
+
+static int on_scan_stopped(sd_bus_message *m, void *ud, sd_bus_error *err)
+{
+	struct miband_bluez *bz = ud;
+
+	(void)m;
+	(void)err;
+	bz->scan_slot = sd_bus_slot_unref(bz->scan_slot);
+	if (bz->sstate != S_STARTING)
+		return 0;
+	if (start_discovery(bz, !bz->scan_any, &bz->scan_slot,
+			    on_scan_started) < 0)
+		scan_fail(bz, MIBAND_E_DBUS);
 	return 0;
 }
 
@@ -1560,6 +1595,24 @@ static int on_find_discovery(sd_bus_message *m, void *ud, sd_bus_error *err)
 		set_error(bz, "Adapter1.StartDiscovery", e);
 		bz->conn_discovering = false;
 		connect_finish(bz, map_bus_error(e, MIBAND_E_DBUS));
+	}
+	return 0;
+}
+
+static int on_find_stopped(sd_bus_message *m, void *ud, sd_bus_error *err)
+{
+	struct miband_bluez *bz = ud;
+	int r;
+
+	(void)m;
+	(void)err;
+	bz->conn_slot = sd_bus_slot_unref(bz->conn_slot);
+	if (bz->cstate != C_FINDING)
+		return 0;
+	r = start_discovery(bz, false, &bz->conn_slot, on_find_discovery);
+	if (r < 0) {
+		set_error_msg(bz, "StartDiscovery: %s", strerror(-r));
+		connect_finish(bz, MIBAND_E_DBUS);
 	}
 	return 0;
 }
@@ -2701,9 +2754,12 @@ static void run_timers(struct miband_bluez *bz, uint64_t now)
 		switch (bz->cstate) {
 		case C_FINDING:
 			bzlog(bz, "nothing yet; restarting discovery");
-			stop_discovery(bz);
-			bz->cstate = C_WAIT_INIT;
-			connect_step(bz);
+			bz->conn_step_at = now + DISCOVERY_RESTART_USEC;
+			if (stop_discovery_then(bz, &bz->conn_slot,
+						on_find_stopped) < 0) {
+				set_error_msg(bz, "StopDiscovery failed");
+				connect_finish(bz, MIBAND_E_DBUS);
+			}
 			break;
 		case C_RETRY_WAIT:
 			bz->conn_step_at = NEVER;
@@ -2731,10 +2787,9 @@ static void run_timers(struct miband_bluez *bz, uint64_t now)
 	if (bz->sstate == S_ON && now >= bz->scan_restart_at) {
 		/* an emulated controller reports an advertiser only when
 		 * scanning starts; restart so late arrivals show up */
-		stop_discovery(bz);
 		bz->sstate = S_STARTING;
-		if (start_discovery(bz, !bz->scan_any, &bz->scan_slot,
-				    on_scan_started) < 0)
+		if (stop_discovery_then(bz, &bz->scan_slot,
+					on_scan_stopped) < 0)
 			scan_fail(bz, MIBAND_E_DBUS);
 		bz->scan_restart_at = now + DISCOVERY_RESTART_USEC;
 	}

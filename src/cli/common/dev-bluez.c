@@ -143,6 +143,7 @@ int mb_device_open_bluez(const char *address,
 	struct miband_bluez_config cfg;
 	struct miband_bluez_device_info info;
 	struct dev_bluez *db;
+	const char *env;
 	int r;
 
 	if (!address || !opts || !ret)
@@ -157,6 +158,12 @@ int mb_device_open_bluez(const char *address,
 		goto fail;
 	miband_bluez_config_init(&cfg);
 	cfg.adapter = opts->adapter;
+	/* diagnostics: how notifications are enabled (bluez.h) */
+	env = getenv("MIBAND_BLUEZ_NOTIFY");
+	if (env && !strcmp(env, "start"))
+		cfg.notify_mode = MIBAND_BLUEZ_NOTIFY_START;
+	else if (env && !strcmp(env, "acquire"))
+		cfg.notify_mode = MIBAND_BLUEZ_NOTIFY_ACQUIRE;
 	if (opts->verbose)
 		cfg.log = log_stderr;
 	r = miband_bluez_new(&cfg, &db->bz);
