@@ -129,7 +129,7 @@ static void table(void)
 	int pass;
 
 	printf("| model | handshake | CCCD writes | writes | reads | "
-	       "notifications | round trips | time at 15 ms one-way |\n");
+	       "notifications | operations sent | virtual time, 15 ms one-way |\n");
 	printf("|---|---|---|---|---|---|---|---|\n");
 	for (i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
 		for (pass = 0; pass < 2; pass++) {
