@@ -84,6 +84,8 @@
 #define HUAMI_COMPANY_ID 0x0157
 #define UUID_CUD 0x2901
 #define CALL_USEC (10 * 1000000ull)
+/* a central we know is there but not yet which (see implicit_connect) */
+#define UNKNOWN_DEVICE "?"
 
 struct periph_desc;
 
@@ -362,9 +364,9 @@ static void disconnect_device(struct miband__periph *p, int reason)
 {
 	int r;
 
-	if (!p->conn[0]) {
-		plog(p, "band drops the link (reason %d): nobody connected",
-		     reason);
+	if (!p->conn[0] || !strcmp(p->conn, UNKNOWN_DEVICE)) {
+		plog(p, "band drops the link (reason %d): no device to"
+			" disconnect", reason);
 		return;
 	}
 	plog(p, "band drops the link to %s (reason %d)", dev_addr(p->conn),
@@ -411,6 +413,12 @@ static void device_connected(struct miband__periph *p, const char *path,
 	if (connected) {
 		if (!strcmp(p->conn, path))
 			return;
+		if (!strcmp(p->conn, UNKNOWN_DEVICE)) {
+			/* the link the engine already serves: just name it */
+			snprintf(p->conn, sizeof(p->conn), "%s", path);
+			plog(p, "connected: %s", dev_addr(path));
+			return;
+		}
 		if (p->conn[0]) {
 			plog(p, "%s connected while %s is: the band serves one"
 				" central, switching", dev_addr(path),
@@ -482,6 +490,23 @@ static int read_opts(sd_bus_message *m, struct gatt_opts *o)
 	if (r < 0)
 		return r;
 	return sd_bus_message_exit_container(m);
+}
+
+/*
+ * bluetoothd sends property signals from an idle handler but method calls
+ * at once, so a central's first CCCD write (StartNotify, AcquireNotify:
+ * no device named) can arrive before Device1.Connected.  The engine must
+ * be connected to take it: connect it now and let the signal name the
+ * device later.
+ */
+static void implicit_connect(struct miband__periph *p)
+{
+	if (p->conn[0])
+		return;
+	snprintf(p->conn, sizeof(p->conn), UNKNOWN_DEVICE);
+	plog(p, "connected: a central (not signalled yet)");
+	miband_band_on_connect(&p->band, now_ms(p));
+	drain(p);
 }
 
 /* A read or write names the device: a missed Connected signal is caught
@@ -644,6 +669,7 @@ static int chr_start_notify(sd_bus_message *m, void *ud, sd_bus_error *e)
 	int att = 0, ch = c->attr->channel;
 
 	(void)e;
+	implicit_connect(p);
 	if (p->cfg.verbose)
 		plog(p, "subscribe %s", chan_name(ch));
 	if (ch >= 0)
@@ -770,6 +796,8 @@ static int chr_acquire(sd_bus_message *m, struct periph_chr *c, bool notify)
 	if (r < 0)
 		return r;
 	seen_device(p, o.device);
+	if (notify)
+		implicit_connect(p);
 	if ((notify ? c->notify_fd : c->write_fd) >= 0)
 		return sd_bus_reply_method_errorf(m, ERR_PREFIX "NotPermitted",
 						  "already acquired");
