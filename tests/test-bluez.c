@@ -49,9 +49,8 @@
 #define HCI_PATH "/org/bluez/hci0"
 #define IF_CHR "org.bluez.GattCharacteristic1"
 
-static const uint8_t KEY[16] = { 0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
-				 0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
-				 0x42, 0x43, 0x44, 0x45 };
+static const uint8_t KEY[16] = {0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37,
+				0x38, 0x39, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45};
 
 static uint64_t mono_ms(void)
 {
@@ -91,8 +90,8 @@ static void bus_stop(void)
  * sleeping: the daemon writes its address once it listens). */
 static bool bus_start(void)
 {
-	static const char *daemons[] = { "/usr/bin/dbus-daemon",
-					 "/bin/dbus-daemon" };
+	static const char *daemons[] = {"/usr/bin/dbus-daemon",
+					"/bin/dbus-daemon"};
 	const char *daemon = NULL;
 	char conf[128], line[512], arg[64];
 	int pfd[2];
@@ -167,19 +166,19 @@ static bool need_bus(void)
 /* the fake bluetoothd */
 
 struct fake_cfg {
-	bool unpowered;          /* the adapter is off */
-	bool device_known;       /* the band is in the tree from the start */
-	bool connected;          /* ... and connected and resolved */
-	bool never_appears;      /* discovery never finds it */
-	int connect_failures;    /* Connect fails this many times first */
-	bool quiet;              /* no Connected/ServicesResolved signals */
-	bool omit_auth;          /* no FEE1 auth characteristic */
-	bool other_device;       /* a non-band LE device shows up too */
-	bool late_objects;       /* ServicesResolved before InterfacesAdded */
-	int appear_on_start;     /* seen only from the Nth StartDiscovery */
-	bool slow_stop;          /* StopDiscovery completes later and then
-				  * ends any discovery (bluetoothd 5.66) */
-	const char *name;        /* advertised name (default "Mi Band 3") */
+	bool unpowered;	      /* the adapter is off */
+	bool device_known;    /* the band is in the tree from the start */
+	bool connected;	      /* ... and connected and resolved */
+	bool never_appears;   /* discovery never finds it */
+	int connect_failures; /* Connect fails this many times first */
+	bool quiet;	      /* no Connected/ServicesResolved signals */
+	bool omit_auth;	      /* no FEE1 auth characteristic */
+	bool other_device;    /* a non-band LE device shows up too */
+	bool late_objects;    /* ServicesResolved before InterfacesAdded */
+	int appear_on_start;  /* seen only from the Nth StartDiscovery */
+	bool slow_stop;	      /* StopDiscovery completes later and then
+			       * ends any discovery (bluetoothd 5.66) */
+	const char *name;     /* advertised name (default "Mi Band 3") */
 };
 
 struct fake;
@@ -207,7 +206,7 @@ struct fobj {
 	uint8_t value[64];
 	size_t vlen;
 	int notifying;
-	int nfd;                 /* acquired socket, our end */
+	int nfd; /* acquired socket, our end */
 };
 
 enum fake_cmd { CMD_NONE, CMD_DROP, CMD_HUP, CMD_LEAVE, CMD_STOP };
@@ -378,8 +377,8 @@ static int m_start_discovery(sd_bus_message *m, void *ud, sd_bus_error *e)
 	f->discovering = 1;
 	if (!f->cfg.never_appears &&
 	    fake_get(f, &f->n_start_discovery) >= f->cfg.appear_on_start)
-		sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC,
-					   30000, 0, on_appear, f);
+		sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC, 30000,
+					   0, on_appear, f);
 	return sd_bus_reply_method_return(m, "");
 }
 
@@ -420,15 +419,15 @@ static const sd_bus_vtable adapter_vtable[] = {
 	SD_BUS_METHOD("SetDiscoveryFilter", "a{sv}", "", m_set_filter, 0),
 	SD_BUS_METHOD("StartDiscovery", "", "", m_start_discovery, 0),
 	SD_BUS_METHOD("StopDiscovery", "", "", m_stop_discovery, 0),
-	SD_BUS_VTABLE_END
-};
+	SD_BUS_VTABLE_END};
 
 /* ---- GATT objects ---- */
 
 static struct fobj *fake_chr(struct fake *f, int ch)
 {
-	return ch >= 0 && ch < MIBAND_CH_COUNT && f->chrs[ch].slot ?
-		       &f->chrs[ch] : NULL;
+	return ch >= 0 && ch < MIBAND_CH_COUNT && f->chrs[ch].slot
+		       ? &f->chrs[ch]
+		       : NULL;
 }
 
 /* The band notifies: through PropertiesChanged(Value) or the socket. */
@@ -447,8 +446,7 @@ static void fake_notify(struct fake *f, int ch, const uint8_t *d, size_t n)
 		n = sizeof(c->value);
 	memcpy(c->value, d, n);
 	c->vlen = n;
-	sd_bus_emit_properties_changed(f->bus, c->path, IF_CHR, "Value",
-				       NULL);
+	sd_bus_emit_properties_changed(f->bus, c->path, IF_CHR, "Value", NULL);
 }
 
 static int on_band_timer(sd_event_source *s, uint64_t usec, void *ud)
@@ -508,8 +506,7 @@ static int m_read_value(sd_bus_message *m, void *ud, sd_bus_error *e)
 			"Operation failed with ATT error: 0x%02x", att);
 	memcpy(c->value, buf, n);
 	c->vlen = n;
-	sd_bus_emit_properties_changed(f->bus, c->path, IF_CHR, "Value",
-				       NULL);
+	sd_bus_emit_properties_changed(f->bus, c->path, IF_CHR, "Value", NULL);
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
 		r = sd_bus_message_append_array(reply, 'y', buf, n);
@@ -600,8 +597,8 @@ static int m_acquire_notify(sd_bus_message *m, void *ud, sd_bus_error *e)
 	(void)e;
 	fake_count(f, &f->n_acquire);
 	if (c->notifying)
-		return sd_bus_reply_method_errorf(m, "org.bluez.Error.InProgress",
-						  "In Progress");
+		return sd_bus_reply_method_errorf(
+			m, "org.bluez.Error.InProgress", "In Progress");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	miband_band_on_subscribe(&f->band, c->ch, true, mono_ms());
@@ -627,8 +624,7 @@ static const sd_bus_vtable chr_vtable[] = {
 	SD_BUS_METHOD("StartNotify", "", "", m_start_notify, 0),
 	SD_BUS_METHOD("StopNotify", "", "", m_stop_notify, 0),
 	SD_BUS_METHOD("AcquireNotify", "a{sv}", "hq", m_acquire_notify, 0),
-	SD_BUS_VTABLE_END
-};
+	SD_BUS_VTABLE_END};
 
 static const sd_bus_vtable svc_vtable[] = {
 	SD_BUS_VTABLE_START(0),
@@ -638,16 +634,15 @@ static const sd_bus_vtable svc_vtable[] = {
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Primary", "b", NULL, offsetof(struct fobj, primary),
 			SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_VTABLE_END
-};
+	SD_BUS_VTABLE_END};
 
 static void export(struct fake *f, struct fobj *o, const char *iface,
 		   const sd_bus_vtable *vt)
 {
 	o->f = f;
 	o->iface = iface;
-	if (sd_bus_add_object_vtable(f->bus, &o->slot, o->path, iface, vt,
-				     o) < 0)
+	if (sd_bus_add_object_vtable(f->bus, &o->slot, o->path, iface, vt, o) <
+	    0)
 		fprintf(stderr, "fake: cannot export %s\n", o->path);
 	sd_bus_emit_interfaces_added(f->bus, o->path, iface, NULL);
 }
@@ -740,8 +735,8 @@ static void set_dev(struct fake *f, int connected, int resolved, bool sig)
 	d->connected = connected;
 	if (sig)
 		sd_bus_emit_properties_changed(f->bus, d->path,
-					       "org.bluez.Device1",
-					       "Connected", NULL);
+					       "org.bluez.Device1", "Connected",
+					       NULL);
 	d->resolved = resolved;
 	if (sig)
 		sd_bus_emit_properties_changed(f->bus, d->path,
@@ -770,8 +765,8 @@ static int on_resolve(sd_event_source *s, uint64_t usec, void *ud)
 		/* bluetoothd answers properties at once but sends
 		 * InterfacesAdded from an idle handler */
 		set_dev(f, 1, 1, !f->cfg.quiet);
-		sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC,
-					   50000, 0, on_late_objects, f);
+		sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC, 50000,
+					   0, on_late_objects, f);
 		return 0;
 	}
 	fake_export_gatt(f);
@@ -788,8 +783,9 @@ static int m_connect(sd_bus_message *m, void *ud, sd_bus_error *e)
 	fake_count(f, &f->n_connect);
 	if (f->cfg.connect_failures > 0) {
 		f->cfg.connect_failures--;
-		return sd_bus_reply_method_errorf(m, "org.bluez.Error.Failed",
-						  "le-connection-abort-by-local");
+		return sd_bus_reply_method_errorf(
+			m, "org.bluez.Error.Failed",
+			"le-connection-abort-by-local");
 	}
 	if (d->connected)
 		return sd_bus_reply_method_errorf(
@@ -844,8 +840,7 @@ static const sd_bus_vtable device_vtable[] = {
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_METHOD("Connect", "", "", m_connect, 0),
 	SD_BUS_METHOD("Disconnect", "", "", m_disconnect, 0),
-	SD_BUS_VTABLE_END
-};
+	SD_BUS_VTABLE_END};
 
 static void fake_export_device(struct fake *f, struct fobj *d)
 {
@@ -909,8 +904,8 @@ static void *fake_main(void *ud)
 	sd_bus_open_system(&f->bus);
 	sd_bus_attach_event(f->bus, f->ev, 0);
 	sd_event_add_io(f->ev, NULL, f->cmd_fd, EPOLLIN, on_cmd, f);
-	sd_event_add_time(f->ev, &f->band_timer, CLOCK_MONOTONIC, UINT64_MAX,
-			  0, on_band_timer, f);
+	sd_event_add_time(f->ev, &f->band_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
+			  on_band_timer, f);
 	sd_event_source_set_enabled(f->band_timer, SD_EVENT_OFF);
 
 	miband_band_config_init(&bc, MIBAND_MODEL_MB3);
@@ -1064,8 +1059,8 @@ static void session_init(struct miband_session *s)
  * The pump of dev-bluez.c: drain, perform, wait.  Returns 1 with the
  * next event, 0 at the deadline, or the link's error.
  */
-static int pump(struct miband_bluez *bz, struct miband_session *s,
-		uint32_t ms, struct miband_event *ev)
+static int pump(struct miband_bluez *bz, struct miband_session *s, uint32_t ms,
+		struct miband_event *ev)
 {
 	uint64_t end = mono_ms() + ms;
 
@@ -1159,8 +1154,7 @@ TEST(map_error)
 					MIBAND_E_READ_FAILED),
 		 MIBAND_E_DISCONNECTED);
 	CHECK_EQ(miband_bluez_map_error("org.bluez.Error.Failed",
-					"Not connected",
-					MIBAND_E_WRITE_FAILED),
+					"Not connected", MIBAND_E_WRITE_FAILED),
 		 MIBAND_E_DISCONNECTED);
 	CHECK_EQ(miband_bluez_map_error("org.bluez.Error.Failed",
 					"le-connection-abort-by-local",
@@ -1236,13 +1230,14 @@ TEST(guess_model)
 /* ------------------------------------------------------------------ */
 /* against the fake */
 
-#define NEED_BUS()                                                             \
-	do {                                                                   \
-		if (!need_bus()) {                                             \
-			printf("# %s needs dbus-daemon (Debian package "       \
-			       "dbus-daemon); not run\n", test__name);         \
-			return;                                                \
-		}                                                              \
+#define NEED_BUS()                                                       \
+	do {                                                             \
+		if (!need_bus()) {                                       \
+			printf("# %s needs dbus-daemon (Debian package " \
+			       "dbus-daemon); not run\n",                \
+			       test__name);                              \
+			return;                                          \
+		}                                                        \
 	} while (0)
 
 TEST(no_bluez)
@@ -1255,7 +1250,8 @@ TEST(no_bluez)
 	CHECK(bz);
 	r = miband_bluez_connect_sync(bz, BAND_ADDR, 3000);
 	CHECK_EQ(r, MIBAND_E_NO_BLUEZ);
-	CHECK(strstr(miband_bluez_last_error(bz), "org.freedesktop.DBus.Error"));
+	CHECK(strstr(miband_bluez_last_error(bz),
+		     "org.freedesktop.DBus.Error"));
 	r = miband_bluez_scan_sync(bz, NULL, 100, NULL, NULL);
 	CHECK_EQ(r, MIBAND_E_NO_BLUEZ);
 	miband_bluez_unref(bz);
@@ -1263,7 +1259,7 @@ TEST(no_bluez)
 
 TEST(no_adapter)
 {
-	struct fake_cfg fc = { .unpowered = true, .device_known = true };
+	struct fake_cfg fc = {.unpowered = true, .device_known = true};
 	struct fake *f;
 	struct miband_bluez *bz;
 	int r;
@@ -1320,7 +1316,7 @@ static void on_found(struct miband_bluez *bz,
 
 TEST(scan_filters)
 {
-	struct fake_cfg fc = { .other_device = true };
+	struct fake_cfg fc = {.other_device = true};
 	struct miband_bluez_scan_filter flt;
 	struct seen s;
 	struct fake *f;
@@ -1397,7 +1393,7 @@ TEST(discovery_restart_waits_for_stop)
 {
 	/* the band is only reported from the second discovery on, and a
 	 * stop ends a discovery started before it completed */
-	struct fake_cfg fc = { .appear_on_start = 2, .slow_stop = true };
+	struct fake_cfg fc = {.appear_on_start = 2, .slow_stop = true};
 	struct fake *f;
 	struct miband_bluez *bz;
 
@@ -1415,8 +1411,8 @@ TEST(connect_retries_and_reads_properties)
 {
 	/* Connect fails once; no Connected/ServicesResolved signals at all:
 	 * the transport retries and reads the properties itself */
-	struct fake_cfg fc = { .device_known = true, .connect_failures = 1,
-			       .quiet = true };
+	struct fake_cfg fc = {
+		.device_known = true, .connect_failures = 1, .quiet = true};
 	struct fake *f;
 	struct miband_bluez *bz;
 	int r;
@@ -1435,9 +1431,9 @@ TEST(connect_retries_and_reads_properties)
 
 TEST(objects_after_services_resolved)
 {
-	struct fake_cfg fc = { .device_known = true, .late_objects = true };
-	struct fake_cfg fc2 = { .device_known = true, .late_objects = true,
-				.quiet = true };
+	struct fake_cfg fc = {.device_known = true, .late_objects = true};
+	struct fake_cfg fc2 = {
+		.device_known = true, .late_objects = true, .quiet = true};
 	struct miband_session s;
 	struct fake *f;
 	struct miband_bluez *bz;
@@ -1465,7 +1461,7 @@ TEST(objects_after_services_resolved)
 
 TEST(connect_failure_keeps_dbus_error)
 {
-	struct fake_cfg fc = { .device_known = true, .connect_failures = 99 };
+	struct fake_cfg fc = {.device_known = true, .connect_failures = 99};
 	struct fake *f;
 	struct miband_bluez *bz;
 	int r;
@@ -1485,7 +1481,7 @@ TEST(connect_failure_keeps_dbus_error)
 
 TEST(already_connected_is_instant)
 {
-	struct fake_cfg fc = { .connected = true };
+	struct fake_cfg fc = {.connected = true};
 	struct fake *f;
 	struct miband_bluez *bz;
 	int r;
@@ -1510,8 +1506,8 @@ TEST(already_connected_is_instant)
 
 TEST(not_found_and_no_service)
 {
-	struct fake_cfg fc = { .never_appears = true };
-	struct fake_cfg fc2 = { .device_known = true, .omit_auth = true };
+	struct fake_cfg fc = {.never_appears = true};
+	struct fake_cfg fc2 = {.device_known = true, .omit_auth = true};
 	struct fake *f;
 	struct miband_bluez *bz;
 	uint64_t t0;
@@ -1541,7 +1537,7 @@ TEST(not_found_and_no_service)
 
 TEST(auth_and_requests)
 {
-	struct fake_cfg fc = { .device_known = true };
+	struct fake_cfg fc = {.device_known = true};
 	struct miband_session s;
 	struct miband_request req;
 	struct miband_event ev;
@@ -1587,7 +1583,7 @@ TEST(read_echo_is_not_a_notification)
 	/* everything through StartNotify: steps are subscribed, then read;
 	 * bluetoothd signals the read value as a Value change too, which
 	 * must not reach the session as a notification */
-	struct fake_cfg fc = { .device_known = true };
+	struct fake_cfg fc = {.device_known = true};
 	struct miband_session s;
 	struct miband_request req;
 	struct miband_event ev;
@@ -1623,7 +1619,7 @@ TEST(read_echo_is_not_a_notification)
 
 TEST(peer_drop_and_reconnect)
 {
-	struct fake_cfg fc = { .device_known = true };
+	struct fake_cfg fc = {.device_known = true};
 	struct miband_session s;
 	struct miband_event ev;
 	struct fake *f;
@@ -1655,7 +1651,7 @@ TEST(peer_drop_and_reconnect)
 
 TEST(hup_on_acquired_socket)
 {
-	struct fake_cfg fc = { .device_known = true };
+	struct fake_cfg fc = {.device_known = true};
 	struct miband_session s;
 	struct miband_request req;
 	struct miband_event ev;
@@ -1686,7 +1682,7 @@ TEST(hup_on_acquired_socket)
 
 TEST(bluetoothd_leaves)
 {
-	struct fake_cfg fc = { .device_known = true };
+	struct fake_cfg fc = {.device_known = true};
 	struct miband_session s;
 	struct miband_event ev;
 	struct fake *f;
@@ -1764,7 +1760,7 @@ static int on_guard(sd_event_source *src, uint64_t usec, void *ud)
 
 TEST(sd_event_attach)
 {
-	struct fake_cfg fc = { .device_known = true };
+	struct fake_cfg fc = {.device_known = true};
 	struct miband_session s;
 	struct ev_state st;
 	struct fake *f;
@@ -1779,11 +1775,11 @@ TEST(sd_event_attach)
 	CHECK_EQ(sd_event_new(&st.e), 0);
 	CHECK_EQ(miband_bluez_attach_event(st.bz, st.e, 0), 0);
 	CHECK_EQ(miband_bluez_attach_event(st.bz, st.e, 0), MIBAND_E_BUSY);
-	CHECK_EQ(miband_bluez_connect(st.bz, BAND_ADDR, 5000, on_connected,
-				      &st),
-		 0);
-	sd_event_add_time_relative(st.e, &guard, CLOCK_MONOTONIC,
-				   10 * 1000000u, 0, on_guard, &st);
+	CHECK_EQ(
+		miband_bluez_connect(st.bz, BAND_ADDR, 5000, on_connected, &st),
+		0);
+	sd_event_add_time_relative(st.e, &guard, CLOCK_MONOTONIC, 10 * 1000000u,
+				   0, on_guard, &st);
 	sd_event_loop(st.e);
 	sd_event_source_unref(guard);
 	CHECK_EQ(st.error, 0);

@@ -102,8 +102,7 @@ typedef void (*miband_bluez_log_fn)(const char *line, void *user_data);
  * CLOCK_MONOTONIC milliseconds.  secret is the action's secret flag (key
  * material: redact it unless asked not to).
  */
-typedef void (*miband_bluez_trace_fn)(int dir, int kind,
-				      enum miband_channel ch,
+typedef void (*miband_bluez_trace_fn)(int dir, int kind, enum miband_channel ch,
 				      const uint8_t *data, size_t len,
 				      bool secret, uint64_t now,
 				      void *user_data);
@@ -113,8 +112,8 @@ struct miband_bluez_config {
 	 * first powered adapter (in object path order). */
 	const char *adapter;
 	enum miband_bluez_notify_mode notify_mode;
-	uint32_t call_timeout_ms;   /* each D-Bus call; 0: 25000 */
-	miband_bluez_log_fn log;    /* NULL: silent */
+	uint32_t call_timeout_ms; /* each D-Bus call; 0: 25000 */
+	miband_bluez_log_fn log;  /* NULL: silent */
 	void *log_user_data;
 };
 void miband_bluez_config_init(struct miband_bluez_config *cfg);
@@ -188,13 +187,13 @@ uint64_t miband_bluez_now_ms(void);
 /* ---- scanning ---- */
 
 struct miband_bluez_device_info {
-	char address[18];        /* "C8:0F:10:12:34:56" */
-	char name[64];           /* "" when the band did not say */
-	int16_t rssi;            /* dBm, valid if has_rssi */
+	char address[18]; /* "C8:0F:10:12:34:56" */
+	char name[64];	  /* "" when the band did not say */
+	int16_t rssi;	  /* dBm, valid if has_rssi */
 	bool has_rssi;
-	bool connected;          /* connected to this host already */
-	bool paired;             /* bonded with this host */
-	bool has_model;          /* the name is one a Mi Band uses */
+	bool connected;		 /* connected to this host already */
+	bool paired;		 /* bonded with this host */
+	bool has_model;		 /* the name is one a Mi Band uses */
 	enum miband_model model; /* guess from the name, if has_model */
 };
 
@@ -208,9 +207,9 @@ struct miband_bluez_scan_filter {
 
 /* A matching device was seen; first is true the first time this scan
  * reports it (later calls bring RSSI or name updates). */
-typedef void (*miband_bluez_found_fn)(struct miband_bluez *bz,
-				      const struct miband_bluez_device_info *dev,
-				      bool first, void *user_data);
+typedef void (*miband_bluez_found_fn)(
+	struct miband_bluez *bz, const struct miband_bluez_device_info *dev,
+	bool first, void *user_data);
 /* An asynchronous operation ended: 0 or a MIBAND_E_* code. */
 typedef void (*miband_bluez_done_fn)(struct miband_bluez *bz, int status,
 				     void *user_data);
@@ -282,8 +281,7 @@ int miband_bluez_disconnect(struct miband_bluez *bz);
  * MIBAND_E_CANCELLED (a signal interrupted the wait), MIBAND_E_NO_BLUEZ
  * or MIBAND_E_INVAL.
  */
-int miband_bluez_disconnect_sync(struct miband_bluez *bz,
-				 uint32_t timeout_ms);
+int miband_bluez_disconnect_sync(struct miband_bluez *bz, uint32_t timeout_ms);
 bool miband_bluez_is_connected(const struct miband_bluez *bz);
 /* Why the link went down (MIBAND_E_DISCONNECTED, NO_BLUEZ...), 0 while up
  * or never connected. */
@@ -303,8 +301,7 @@ unsigned miband_bluez_get_mtu(const struct miband_bluez *bz);
 /* Called at the end of process() when something was fed to the session:
  * drain it now (next_action / perform).  For loops that do not drain after
  * every process(), e.g. sd-event. */
-typedef void (*miband_bluez_ready_fn)(struct miband_bluez *bz,
-				      void *user_data);
+typedef void (*miband_bluez_ready_fn)(struct miband_bluez *bz, void *user_data);
 
 /*
  * Binds s (NULL: unbinds).  From now on completions, notifications,
@@ -331,8 +328,8 @@ int miband_bluez_perform(struct miband_bluez *bz,
 
 /* ---- diagnostics and helpers ---- */
 
-void miband_bluez_set_trace(struct miband_bluez *bz,
-			    miband_bluez_trace_fn fn, void *user_data);
+void miband_bluez_set_trace(struct miband_bluez *bz, miband_bluez_trace_fn fn,
+			    void *user_data);
 /* "org.bluez.Error.Failed: le-connection-abort-by-local (Device1.Connect)"
  * for the last failed D-Bus call; "" if none.  Valid until the next call
  * on bz. */
@@ -342,8 +339,7 @@ const char *miband_bluez_last_error(const struct miband_bluez *bz);
  * to use for a generic failure of the operation (fallback, e.g.
  * MIBAND_E_WRITE_FAILED).  Never returns 0.
  */
-int miband_bluez_map_error(const char *name, const char *message,
-			   int fallback);
+int miband_bluez_map_error(const char *name, const char *message, int fallback);
 /* Checks and normalises a BD address to upper case "AA:BB:CC:DD:EE:FF".
  * Returns 0 or MIBAND_E_BAD_ADDRESS. */
 int miband_bluez_parse_address(const char *s, char ret_address[18]);

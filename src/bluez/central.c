@@ -91,7 +91,7 @@ enum obj_kind { OBJ_NONE = 0, OBJ_ADAPTER, OBJ_DEVICE, OBJ_SERVICE, OBJ_CHR };
 /* One object of BlueZ's tree that we care about (one interface each). */
 struct obj {
 	char *path;
-	char *parent;        /* Adapter / Device / Service property */
+	char *parent; /* Adapter / Device / Service property */
 	enum obj_kind kind;
 	char address[18];
 	char name[64];
@@ -102,9 +102,9 @@ struct obj {
 	bool resolved;
 	bool paired;
 	bool powered;
-	bool mi_uuid;        /* device offers FEE0/FEE1 */
-	bool reported;       /* scan: already reported in this scan */
-	uint8_t props;       /* characteristic: MIBAND_PROP_* */
+	bool mi_uuid;  /* device offers FEE0/FEE1 */
+	bool reported; /* scan: already reported in this scan */
+	uint8_t props; /* characteristic: MIBAND_PROP_* */
 };
 
 enum notify_kind { NOTIFY_NONE = 0, NOTIFY_START, NOTIFY_ACQUIRED };
@@ -112,16 +112,16 @@ enum notify_kind { NOTIFY_NONE = 0, NOTIFY_START, NOTIFY_ACQUIRED };
 struct chan {
 	struct miband_bluez *bz;
 	enum miband_channel ch;
-	char *path;          /* characteristic object, NULL if absent */
+	char *path; /* characteristic object, NULL if absent */
 	uint8_t props;
 	enum notify_kind notify;
-	int fd;              /* acquired notification socket */
-	sd_bus_slot *op;     /* the GATT call in flight */
+	int fd;		 /* acquired notification socket */
+	sd_bus_slot *op; /* the GATT call in flight */
 	enum miband_action_type op_type;
 	bool op_secret;
-	bool op_acquire;     /* op is AcquireNotify (fallback on failure) */
-	bool op_request;     /* op is a write request (acknowledged) */
-	bool reading;        /* ReadValue in flight: hold Value signals */
+	bool op_acquire; /* op is AcquireNotify (fallback on failure) */
+	bool op_request; /* op is a write request (acknowledged) */
+	bool reading;	 /* ReadValue in flight: hold Value signals */
 };
 
 enum input_type { IN_WRITE_DONE = 1, IN_READ, IN_NOTIFY, IN_DISCONNECT };
@@ -138,12 +138,12 @@ struct input {
 
 enum conn_state {
 	C_IDLE = 0,
-	C_WAIT_INIT,   /* object tree not read yet */
-	C_FINDING,     /* discovery until the address shows up */
-	C_CONNECTING,  /* Device1.Connect in flight */
-	C_RETRY_WAIT,  /* Connect failed transiently: try again soon */
-	C_RESOLVING,   /* connected; waiting for ServicesResolved */
-	C_SETTLING,    /* resolved; waiting for the GATT objects */
+	C_WAIT_INIT,  /* object tree not read yet */
+	C_FINDING,    /* discovery until the address shows up */
+	C_CONNECTING, /* Device1.Connect in flight */
+	C_RETRY_WAIT, /* Connect failed transiently: try again soon */
+	C_RESOLVING,  /* connected; waiting for ServicesResolved */
+	C_SETTLING,   /* resolved; waiting for the GATT objects */
 	C_READY,
 };
 
@@ -159,11 +159,11 @@ struct miband_bluez {
 	uint32_t bus_events;
 	sd_bus_slot *match_added, *match_removed, *match_props, *match_owner;
 	sd_bus_slot *init_slot;
-	int init_status;      /* 1 pending, 0 done, < 0 error */
+	int init_status; /* 1 pending, 0 done, < 0 error */
 
 	struct obj **objs;
 	size_t n_objs, cap_objs;
-	char *adapter;        /* chosen adapter path */
+	char *adapter; /* chosen adapter path */
 
 	/* connection */
 	enum conn_state cstate;
@@ -173,12 +173,12 @@ struct miband_bluez {
 	uint64_t conn_deadline, conn_step_at;
 	unsigned conn_attempts;
 	bool conn_discovering;
-	bool seen;            /* the device showed up during this connect */
+	bool seen; /* the device showed up during this connect */
 	miband_bluez_done_fn conn_done;
 	void *conn_user_data;
 	int link_error;
-	sd_bus_slot *disc_slot;   /* our Device1.Disconnect */
-	bool disc_pending;        /* ... until its reply or Connected false */
+	sd_bus_slot *disc_slot; /* our Device1.Disconnect */
+	bool disc_pending;	/* ... until its reply or Connected false */
 	unsigned mtu;
 	struct chan chans[MIBAND_CH_COUNT];
 
@@ -241,7 +241,8 @@ static void copy_str(char *dst, size_t cap, const char *src)
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void bzlog(struct miband_bluez *bz, const char *fmt, ...)
+static void
+bzlog(struct miband_bluez *bz, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -262,8 +263,8 @@ static const char *chan_name(enum miband_channel ch)
 }
 
 /* Hex dump for logs; key material is never printed. */
-static const char *hexdump(const uint8_t *p, size_t n, bool secret,
-			   char *buf, size_t cap)
+static const char *hexdump(const uint8_t *p, size_t n, bool secret, char *buf,
+			   size_t cap)
 {
 	size_t i, o = 0;
 
@@ -292,7 +293,8 @@ static void set_error(struct miband_bluez *bz, const char *op,
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void set_error_msg(struct miband_bluez *bz, const char *fmt, ...)
+static void
+set_error_msg(struct miband_bluez *bz, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -307,8 +309,7 @@ static bool name_is(const sd_bus_error *e, const char *name)
 	return e && e->name && strcmp(e->name, name) == 0;
 }
 
-int miband_bluez_map_error(const char *name, const char *message,
-			   int fallback)
+int miband_bluez_map_error(const char *name, const char *message, int fallback)
 {
 	if (fallback >= 0)
 		fallback = MIBAND_E_DBUS;
@@ -361,8 +362,8 @@ int miband_bluez_map_error(const char *name, const char *message,
 
 static int map_bus_error(const sd_bus_error *e, int fallback)
 {
-	return miband_bluez_map_error(e ? e->name : NULL,
-				      e ? e->message : NULL, fallback);
+	return miband_bluez_map_error(e ? e->name : NULL, e ? e->message : NULL,
+				      fallback);
 }
 
 int miband_bluez_parse_address(const char *s, char ret_address[18])
@@ -399,15 +400,15 @@ int miband_bluez_guess_model(const char *name, enum miband_model *ret_model)
 		const char *prefix;
 		enum miband_model model;
 	} names[] = {
-		{ "mi band 2", MIBAND_MODEL_MB2 },
-		{ "mi band 3", MIBAND_MODEL_MB3 },
-		{ "xiaomi band 3", MIBAND_MODEL_MB3 },
-		{ "mi smart band 4", MIBAND_MODEL_MB4 },
-		{ "mi band 4", MIBAND_MODEL_MB4 },
-		{ "mi smart band 5", MIBAND_MODEL_MB5 },
-		{ "mi band 5", MIBAND_MODEL_MB5 },
-		{ "mi smart band 6", MIBAND_MODEL_MB6 },
-		{ "mi band 6", MIBAND_MODEL_MB6 },
+		{"mi band 2", MIBAND_MODEL_MB2},
+		{"mi band 3", MIBAND_MODEL_MB3},
+		{"xiaomi band 3", MIBAND_MODEL_MB3},
+		{"mi smart band 4", MIBAND_MODEL_MB4},
+		{"mi band 4", MIBAND_MODEL_MB4},
+		{"mi smart band 5", MIBAND_MODEL_MB5},
+		{"mi band 5", MIBAND_MODEL_MB5},
+		{"mi smart band 6", MIBAND_MODEL_MB6},
+		{"mi band 6", MIBAND_MODEL_MB6},
 	};
 	size_t i;
 
@@ -547,8 +548,8 @@ static int variant_is(sd_bus_message *m, const char *sig)
 	return r > 0 && type == 'v' && contents && strcmp(contents, sig) == 0;
 }
 
-static int prop_str(sd_bus_message *m, const char *sig, char *buf,
-		    size_t cap, char **ret_dup)
+static int prop_str(sd_bus_message *m, const char *sig, char *buf, size_t cap,
+		    char **ret_dup)
 {
 	const char *s;
 	int r = variant_is(m, sig);
@@ -648,18 +649,17 @@ static int apply_prop(struct obj *o, sd_bus_message *m, const char *key)
 	switch (o->kind) {
 	case OBJ_ADAPTER:
 		if (!strcmp(key, "Address"))
-			return prop_str(m, "s", o->address,
-					sizeof(o->address), NULL);
+			return prop_str(m, "s", o->address, sizeof(o->address),
+					NULL);
 		if (!strcmp(key, "Powered"))
 			return prop_bool(m, &o->powered);
 		break;
 	case OBJ_DEVICE:
 		if (!strcmp(key, "Address"))
-			return prop_str(m, "s", o->address,
-					sizeof(o->address), NULL);
-		if (!strcmp(key, "Name"))
-			return prop_str(m, "s", o->name, sizeof(o->name),
+			return prop_str(m, "s", o->address, sizeof(o->address),
 					NULL);
+		if (!strcmp(key, "Name"))
+			return prop_str(m, "s", o->name, sizeof(o->name), NULL);
 		if (!strcmp(key, "Adapter"))
 			return prop_str(m, "o", NULL, 0, &o->parent);
 		if (!strcmp(key, "RSSI"))
@@ -675,15 +675,13 @@ static int apply_prop(struct obj *o, sd_bus_message *m, const char *key)
 		break;
 	case OBJ_SERVICE:
 		if (!strcmp(key, "UUID"))
-			return prop_str(m, "s", o->uuid, sizeof(o->uuid),
-					NULL);
+			return prop_str(m, "s", o->uuid, sizeof(o->uuid), NULL);
 		if (!strcmp(key, "Device"))
 			return prop_str(m, "o", NULL, 0, &o->parent);
 		break;
 	case OBJ_CHR:
 		if (!strcmp(key, "UUID"))
-			return prop_str(m, "s", o->uuid, sizeof(o->uuid),
-					NULL);
+			return prop_str(m, "s", o->uuid, sizeof(o->uuid), NULL);
 		if (!strcmp(key, "Service"))
 			return prop_str(m, "o", NULL, 0, &o->parent);
 		if (!strcmp(key, "Flags"))
@@ -772,9 +770,9 @@ static void trace(struct miband_bluez *bz, int dir, int kind,
 			  miband_bluez_now_ms(), bz->trace_user_data);
 }
 
-static struct input *input_push(struct miband_bluez *bz,
-				enum input_type type, enum miband_channel ch,
-				int status, const void *data, size_t len)
+static struct input *input_push(struct miband_bluez *bz, enum input_type type,
+				enum miband_channel ch, int status,
+				const void *data, size_t len)
 {
 	struct input *in = malloc(sizeof(*in) + len);
 
@@ -881,12 +879,12 @@ static bool feed_one(struct miband_bluez *bz, uint64_t now)
 						     now);
 			break;
 		case IN_READ:
-			miband_session_on_read(s, in->ch, in->status,
-					       in->data, in->len, now);
+			miband_session_on_read(s, in->ch, in->status, in->data,
+					       in->len, now);
 			break;
 		case IN_NOTIFY:
-			miband_session_on_notify(s, in->ch, in->data,
-						 in->len, now);
+			miband_session_on_notify(s, in->ch, in->data, in->len,
+						 now);
 			break;
 		case IN_DISCONNECT:
 			miband_session_on_disconnect(s, now);
@@ -1001,11 +999,9 @@ static int pick_adapter(struct miband_bluez *bz)
 }
 
 static int call_async(struct miband_bluez *bz, sd_bus_slot **slot,
-		      sd_bus_message *m, sd_bus_message_handler_t cb,
-		      void *ud)
+		      sd_bus_message *m, sd_bus_message_handler_t cb, void *ud)
 {
-	int r = sd_bus_call_async(bz->bus, slot, m, cb, ud,
-				  call_timeout(bz));
+	int r = sd_bus_call_async(bz->bus, slot, m, cb, ud, call_timeout(bz));
 
 	sd_bus_message_unref(m);
 	return r;
@@ -1041,8 +1037,8 @@ static int start_discovery(struct miband_bluez *bz, bool mi_only,
 	if (r < 0)
 		return r;
 	if (mi_only)
-		r = sd_bus_message_append(m, "a{sv}", 2, "Transport", "s",
-					  "le", "UUIDs", "as", 2, UUID_FEE0,
+		r = sd_bus_message_append(m, "a{sv}", 2, "Transport", "s", "le",
+					  "UUIDs", "as", 2, UUID_FEE0,
 					  UUID_FEE1);
 	else
 		r = sd_bus_message_append(m, "a{sv}", 1, "Transport", "s",
@@ -1208,8 +1204,7 @@ static void scan_begin(struct miband_bluez *bz)
 	bz->sstate = S_STARTING;
 	for (i = 0; i < bz->n_objs; i++)
 		bz->objs[i]->reported = false;
-	r = start_discovery(bz, !bz->scan_any, &bz->scan_slot,
-			    on_scan_started);
+	r = start_discovery(bz, !bz->scan_any, &bz->scan_slot, on_scan_started);
 	if (r < 0) {
 		set_error_msg(bz, "StartDiscovery: %s", strerror(-r));
 		scan_fail(bz, MIBAND_E_DBUS);
@@ -1231,8 +1226,8 @@ int miband_bluez_scan_start(struct miband_bluez *bz,
 {
 	if (!bz)
 		return MIBAND_E_INVAL;
-	if (bz->sstate != S_OFF || (bz->cstate != C_IDLE &&
-				    bz->cstate != C_READY))
+	if (bz->sstate != S_OFF ||
+	    (bz->cstate != C_IDLE && bz->cstate != C_READY))
 		return MIBAND_E_BUSY;
 	bz->scan_name = NULL;
 	if (filter && filter->name) {
@@ -1304,7 +1299,7 @@ int miband_bluez_scan_sync(struct miband_bluez *bz,
 			   uint32_t duration_ms, miband_bluez_found_fn found,
 			   void *user_data)
 {
-	struct scan_sync st = { found, user_data, 0, 0, false };
+	struct scan_sync st = {found, user_data, 0, 0, false};
 	uint64_t end;
 	int r;
 
@@ -1459,8 +1454,10 @@ static void resolved(struct miband_bluez *bz, struct obj *dev)
 	n = map_all(bz, dev);
 	if (!bz->chans[MIBAND_CH_AUTH].path) {
 		if (bz->cstate != C_SETTLING) {
-			bzlog(bz, "services resolved, %d channels so far, no "
-				  "auth yet: waiting for the objects", n);
+			bzlog(bz,
+			      "services resolved, %d channels so far, no "
+			      "auth yet: waiting for the objects",
+			      n);
 			bz->cstate = C_SETTLING;
 			bz->conn_step_at = min_u64(now_usec() + SETTLE_USEC,
 						   bz->conn_deadline);
@@ -1729,7 +1726,7 @@ static void sync_done(struct miband_bluez *bz, int status, void *ud)
 int miband_bluez_connect_sync(struct miband_bluez *bz, const char *address,
 			      uint32_t timeout_ms)
 {
-	struct sync_state st = { false, 0 };
+	struct sync_state st = {false, 0};
 	int r;
 
 	r = miband_bluez_connect(bz, address, timeout_ms, sync_done, &st);
@@ -1814,8 +1811,7 @@ int miband_bluez_disconnect(struct miband_bluez *bz)
 	return 0;
 }
 
-int miband_bluez_disconnect_sync(struct miband_bluez *bz,
-				 uint32_t timeout_ms)
+int miband_bluez_disconnect_sync(struct miband_bluez *bz, uint32_t timeout_ms)
 {
 	uint64_t end;
 	int r;
@@ -1901,8 +1897,10 @@ static void device_changed(struct miband_bluez *bz, struct obj *o,
 	if (!o->connected)
 		bz->disc_pending = false;
 	if (bz->cstate == C_SETTLING && !o->connected) {
-		set_error_msg(bz, "%s disconnected while its services were "
-			      "being read", bz->address);
+		set_error_msg(bz,
+			      "%s disconnected while its services were "
+			      "being read",
+			      bz->address);
 		connect_finish(bz, MIBAND_E_DISCONNECTED);
 		return;
 	}
@@ -1949,8 +1947,8 @@ static int on_props_changed(sd_bus_message *m, void *ud, sd_bus_error *err)
 			if (!strcmp(key, "Value") && variant_is(m, "ay") > 0) {
 				if (sd_bus_message_enter_container(m, 'v',
 								   "ay") < 0 ||
-				    sd_bus_message_read_array(m, 'y', &p,
-							      &n) < 0 ||
+				    sd_bus_message_read_array(m, 'y', &p, &n) <
+					    0 ||
 				    sd_bus_message_exit_container(m) < 0)
 					return 0;
 				push_notify(bz, (enum miband_channel)ch, p, n);
@@ -2007,8 +2005,7 @@ static int on_ifaces_added(sd_bus_message *m, void *ud, sd_bus_error *err)
 		map_all(bz, d);
 		/* the rest of the burst follows at once: finish when it has
 		 * been quiet for a moment */
-		if (bz->cstate == C_SETTLING &&
-		    bz->chans[MIBAND_CH_AUTH].path)
+		if (bz->cstate == C_SETTLING && bz->chans[MIBAND_CH_AUTH].path)
 			bz->conn_step_at = min_u64(now_usec() + QUIET_USEC,
 						   bz->conn_deadline);
 	}
@@ -2191,8 +2188,9 @@ int miband_bluez_new(const struct miband_bluez_config *cfg,
 	if (r < 0) {
 		set_error_msg(bz, "cannot open the system bus: %s",
 			      strerror(-r));
-		r = (r == -ENOENT || r == -ECONNREFUSED || r == -EACCES) ?
-			    MIBAND_E_NO_BLUEZ : MIBAND_E_DBUS;
+		r = (r == -ENOENT || r == -ECONNREFUSED || r == -EACCES)
+			    ? MIBAND_E_NO_BLUEZ
+			    : MIBAND_E_DBUS;
 		goto fail;
 	}
 	memset(&ev, 0, sizeof(ev));
@@ -2205,14 +2203,13 @@ int miband_bluez_new(const struct miband_bluez_config *cfg,
 	}
 	bz->bus_events = POLLIN | POLLOUT;
 	r = sd_bus_match_signal_async(bz->bus, &bz->match_added, BLUEZ, "/",
-				      IF_OM, "InterfacesAdded",
-				      on_ifaces_added, on_match_installed, bz);
+				      IF_OM, "InterfacesAdded", on_ifaces_added,
+				      on_match_installed, bz);
 	if (r >= 0)
-		r = sd_bus_match_signal_async(bz->bus, &bz->match_removed,
-					      BLUEZ, "/", IF_OM,
-					      "InterfacesRemoved",
-					      on_ifaces_removed,
-					      on_match_installed, bz);
+		r = sd_bus_match_signal_async(
+			bz->bus, &bz->match_removed, BLUEZ, "/", IF_OM,
+			"InterfacesRemoved", on_ifaces_removed,
+			on_match_installed, bz);
 	if (r >= 0)
 		r = sd_bus_add_match_async(
 			bz->bus, &bz->match_props,
@@ -2331,8 +2328,8 @@ static int on_subscribed(sd_bus_message *m, void *ud, sd_bus_error *err)
 	}
 	if (e) {
 		set_error(bz, "GattCharacteristic1.StartNotify", e);
-		push_done(bz, c->ch, map_bus_error(e,
-						   MIBAND_E_SUBSCRIBE_FAILED));
+		push_done(bz, c->ch,
+			  map_bus_error(e, MIBAND_E_SUBSCRIBE_FAILED));
 		return 0;
 	}
 	if (acquire) {
@@ -2381,8 +2378,8 @@ static int start_notify(struct miband_bluez *bz, struct chan *c)
 	int r;
 
 	c->op_acquire = false;
-	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ, c->path,
-					   IF_CHR, "StartNotify");
+	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ, c->path, IF_CHR,
+					   "StartNotify");
 	if (r < 0)
 		return r;
 	return call_async(bz, &c->op, m, on_subscribed, c);
@@ -2394,8 +2391,8 @@ static int acquire_notify(struct miband_bluez *bz, struct chan *c)
 	int r;
 
 	c->op_acquire = true;
-	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ, c->path,
-					   IF_CHR, "AcquireNotify");
+	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ, c->path, IF_CHR,
+					   "AcquireNotify");
 	if (r >= 0)
 		r = sd_bus_message_append(m, "a{sv}", 0);
 	if (r < 0) {
@@ -2489,8 +2486,8 @@ static int do_write(struct miband_bluez *bz, struct chan *c,
 		 (c->props & MIBAND_PROP_WRITE))
 		request = true;
 	c->op_request = request;
-	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ, c->path,
-					   IF_CHR, "WriteValue");
+	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ, c->path, IF_CHR,
+					   "WriteValue");
 	if (r >= 0)
 		r = sd_bus_message_append_array(m, 'y', a->data, a->len);
 	if (r >= 0)
@@ -2508,8 +2505,8 @@ static int do_read(struct miband_bluez *bz, struct chan *c)
 	sd_bus_message *m = NULL;
 	int r;
 
-	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ, c->path,
-					   IF_CHR, "ReadValue");
+	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ, c->path, IF_CHR,
+					   "ReadValue");
 	if (r >= 0)
 		r = sd_bus_message_append(m, "a{sv}", 0);
 	if (r < 0) {
@@ -2539,8 +2536,8 @@ static int do_unsubscribe(struct miband_bluez *bz, struct chan *c)
 		return 0;
 	}
 	c->notify = NOTIFY_NONE;
-	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ, c->path,
-					   IF_CHR, "StopNotify");
+	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ, c->path, IF_CHR,
+					   "StopNotify");
 	if (r < 0)
 		return r;
 	return call_async(bz, &c->op, m, on_unsubscribed, c);
@@ -2555,8 +2552,7 @@ static void perform_failed(struct miband_bluez *bz,
 		push_done(bz, a->channel, status);
 }
 
-int miband_bluez_perform(struct miband_bluez *bz,
-			 const struct miband_action *a)
+int miband_bluez_perform(struct miband_bluez *bz, const struct miband_action *a)
 {
 	struct chan *c;
 	char hex[128];
@@ -2591,9 +2587,9 @@ int miband_bluez_perform(struct miband_bluez *bz,
 	} else {
 		trace(bz, 0, a->type, a->channel, NULL, 0, false);
 		bzlog(bz, "%s %s",
-		      a->type == MIBAND_ACTION_SUBSCRIBE ? "subscribe" :
-		      a->type == MIBAND_ACTION_UNSUBSCRIBE ? "unsubscribe" :
-							      "read",
+		      a->type == MIBAND_ACTION_SUBSCRIBE     ? "subscribe"
+		      : a->type == MIBAND_ACTION_UNSUBSCRIBE ? "unsubscribe"
+							     : "read",
 		      chan_name(a->channel));
 	}
 	if (bz->cstate != C_READY) {
@@ -2645,8 +2641,8 @@ int miband_bluez_perform(struct miband_bluez *bz,
 	if (r < 0) {
 		set_error_msg(bz, "%s: cannot send: %s", chan_name(a->channel),
 			      strerror(-r));
-		perform_failed(bz, a, r == -ENOMEM ? MIBAND_E_IO :
-						     MIBAND_E_DBUS);
+		perform_failed(bz, a,
+			       r == -ENOMEM ? MIBAND_E_IO : MIBAND_E_DBUS);
 	}
 out:
 	rearm(bz);
@@ -2667,8 +2663,8 @@ int miband_bluez_attach_session(struct miband_bluez *bz,
 	return 0;
 }
 
-void miband_bluez_set_trace(struct miband_bluez *bz,
-			    miband_bluez_trace_fn fn, void *user_data)
+void miband_bluez_set_trace(struct miband_bluez *bz, miband_bluez_trace_fn fn,
+			    void *user_data)
 {
 	if (!bz)
 		return;
@@ -2708,8 +2704,7 @@ static void read_notify_fd(struct miband_bluez *bz, struct chan *c,
 		break;
 	}
 	if (events & (EPOLLHUP | EPOLLERR)) {
-		bzlog(bz, "notification socket of %s closed",
-		      chan_name(c->ch));
+		bzlog(bz, "notification socket of %s closed", chan_name(c->ch));
 		chan_close_fd(bz, c);
 		c->notify = NOTIFY_NONE;
 		link_down(bz, MIBAND_E_DISCONNECTED);
@@ -2743,12 +2738,13 @@ static void run_timers(struct miband_bluez *bz, uint64_t now)
 		if (!bz->seen)
 			set_error_msg(bz, "%s not found", bz->address);
 		else if (!bz->last_error[0])
-			set_error_msg(bz, "%s: not connected and resolved "
-				      "before the deadline", bz->address);
-		if (bz->dev_path && (bz->cstate == C_CONNECTING ||
-				     bz->cstate == C_RESOLVING))
-			send_noreply(bz, bz->dev_path, IF_DEVICE,
-				     "Disconnect");
+			set_error_msg(bz,
+				      "%s: not connected and resolved "
+				      "before the deadline",
+				      bz->address);
+		if (bz->dev_path &&
+		    (bz->cstate == C_CONNECTING || bz->cstate == C_RESOLVING))
+			send_noreply(bz, bz->dev_path, IF_DEVICE, "Disconnect");
 		connect_finish(bz, code);
 	} else if (now >= bz->conn_step_at) {
 		switch (bz->cstate) {
@@ -2775,8 +2771,10 @@ static void run_timers(struct miband_bluez *bz, uint64_t now)
 				connect_finish(bz, 0);
 				break;
 			}
-			set_error_msg(bz, "%s has no Mi Band auth "
-				      "characteristic", bz->address);
+			set_error_msg(bz,
+				      "%s has no Mi Band auth "
+				      "characteristic",
+				      bz->address);
 			connect_finish(bz, MIBAND_E_NO_SERVICE);
 			break;
 		default:
@@ -2788,8 +2786,8 @@ static void run_timers(struct miband_bluez *bz, uint64_t now)
 		/* an emulated controller reports an advertiser only when
 		 * scanning starts; restart so late arrivals show up */
 		bz->sstate = S_STARTING;
-		if (stop_discovery_then(bz, &bz->scan_slot,
-					on_scan_stopped) < 0)
+		if (stop_discovery_then(bz, &bz->scan_slot, on_scan_stopped) <
+		    0)
 			scan_fail(bz, MIBAND_E_DBUS);
 		bz->scan_restart_at = now + DISCOVERY_RESTART_USEC;
 	}
@@ -2870,8 +2868,9 @@ int miband_bluez_get_timeout(struct miband_bluez *bz, uint64_t *ret_usec)
 		uint64_t d = miband_session_deadline_ms(bz->session);
 
 		if (d != NEVER)
-			t = min_u64(t, d >= NEVER / USEC_PER_MSEC ?
-					       NEVER : d * USEC_PER_MSEC);
+			t = min_u64(t, d >= NEVER / USEC_PER_MSEC
+					       ? NEVER
+					       : d * USEC_PER_MSEC);
 	}
 	*ret_usec = t;
 	return 0;
@@ -2907,8 +2906,7 @@ int miband_bluez_wait(struct miband_bluez *bz, uint64_t timeout_usec)
 
 /* ---- sd-event ---- */
 
-static int on_event_io(sd_event_source *s, int fd, uint32_t revents,
-		       void *ud)
+static int on_event_io(sd_event_source *s, int fd, uint32_t revents, void *ud)
 {
 	(void)s;
 	(void)fd;

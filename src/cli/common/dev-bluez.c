@@ -47,7 +47,7 @@
 #pragma weak miband_bluez_get_device_info
 
 struct dev_bluez {
-	struct mb_device base;       /* first: the common device object */
+	struct mb_device base; /* first: the common device object */
 	struct miband_bluez *bz;
 	struct miband_session *attached;
 	struct mb_trace *trace;
@@ -103,9 +103,9 @@ static int bz_run(struct mb_device *d, struct miband_session *s,
 		now = miband_bluez_now_ms();
 		if (now >= deadline_ms)
 			return 0;
-		wait_us = deadline_ms == UINT64_MAX ?
-				  UINT64_MAX :
-				  (deadline_ms - now) * 1000u;
+		wait_us = deadline_ms == UINT64_MAX
+				  ? UINT64_MAX
+				  : (deadline_ms - now) * 1000u;
 		r = miband_bluez_wait(db->bz, wait_us);
 		if (r < 0)
 			return r;
@@ -136,8 +136,7 @@ static const struct mb_device_ops bz_ops = {
 	.close = bz_close,
 };
 
-int mb_device_open_bluez(const char *address,
-			 const struct mb_device_opts *opts,
+int mb_device_open_bluez(const char *address, const struct mb_device_opts *opts,
 			 struct mb_device **ret)
 {
 	struct miband_bluez_config cfg;
@@ -189,8 +188,7 @@ int mb_device_open_bluez(const char *address,
 	/* the advertised name tells the model; else what the caller
 	 * expects */
 	db->base.model = opts->model;
-	if (miband_bluez_get_device_info(db->bz, &info) == 0 &&
-	    info.has_model)
+	if (miband_bluez_get_device_info(db->bz, &info) == 0 && info.has_model)
 		db->base.model = info.model;
 	*ret = &db->base;
 	return 0;
