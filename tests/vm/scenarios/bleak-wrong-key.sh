@@ -3,12 +3,13 @@
 # miband-emu must answer 10 03 04 (PROTOCOL.md 2.4).  The emulator runs
 # with --acquire here, so bluetoothd moves the writes and notifications
 # through sockets (AcquireWrite/AcquireNotify) instead of D-Bus calls;
-# bleak-auth covers the WriteValue/PropertiesChanged path.
+# bleak-auth covers the WriteValue/PropertiesChanged path.  The Mi Band 4
+# profile also checks that its longer name still gets advertised.
 . /e2e/lib.sh
 KEY=0x30313233343536373839404142434445
 
-start_bleak --key "$KEY" --wrong-key
-start_emu --key "$KEY" --acquire
+start_bleak --key "$KEY" --wrong-key --name "Mi Smart Band 4"
+start_emu --profile mb4 --key "$KEY" --acquire
 wait_client
 [ "$CLIENT_RC" = 0 ] || fail "bleak client: $(grep -o 'CLIENT-FAIL.*' $CLIENT_LOG)"
 grep -q 'AUTH-REJECTED' $CLIENT_LOG || fail "the client did not see 10 03 04"
