@@ -146,7 +146,8 @@ static bool is_subscribed(const struct miband_band *b, enum miband_channel ch)
 {
 	unsigned i = (unsigned)ch;
 
-	return i < MIBAND_CH_COUNT && (b->subscribed[i / 8] >> (i % 8) & 1u);
+	return i < MIBAND_CH_COUNT &&
+	       ((unsigned)b->subscribed[i / 8] >> (i % 8) & 1u);
 }
 
 static void set_subscribed(struct miband_band *b, enum miband_channel ch,
