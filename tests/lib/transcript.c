@@ -13,6 +13,9 @@
 #include "miband/codec.h"
 
 static void errf(char *err, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void errf(char *err, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -163,16 +166,28 @@ int transcript_load(const char *path, struct transcript *t, char *err,
 		    size_t errcap)
 {
 	FILE *f = fopen(path, "r");
+	int r;
+
+	if (!f) {
+		memset(t, 0, sizeof(*t));
+		snprintf(t->path, sizeof(t->path), "%s", path);
+		errf(err, errcap, "%s: cannot open", path);
+		return -1;
+	}
+	r = transcript_read(f, path, t, err, errcap);
+	fclose(f);
+	return r;
+}
+
+int transcript_read(FILE *f, const char *path, struct transcript *t,
+		    char *err, size_t errcap)
+{
 	char buf[1024];
 	size_t cap = 0;
 	int lineno = 0;
 
 	memset(t, 0, sizeof(*t));
 	snprintf(t->path, sizeof(t->path), "%s", path);
-	if (!f) {
-		errf(err, errcap, "%s: cannot open", path);
-		return -1;
-	}
 	while (fgets(buf, sizeof(buf), f)) {
 		struct transcript_line *l;
 		char why[96];
@@ -208,10 +223,8 @@ int transcript_load(const char *path, struct transcript *t, char *err,
 		}
 		t->n++;
 	}
-	fclose(f);
 	return 0;
 fail:
-	fclose(f);
 	transcript_free(t);
 	return -1;
 }

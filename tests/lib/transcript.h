@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "miband/session.h"
 
@@ -74,6 +75,10 @@ struct transcript {
  */
 int transcript_load(const char *path, struct transcript *t, char *err,
 		    size_t errcap);
+/* The same from an open stream (path names it in messages); the fuzz
+ * harness reads from memory with fmemopen(). */
+int transcript_read(FILE *f, const char *path, struct transcript *t,
+		    char *err, size_t errcap);
 void transcript_free(struct transcript *t);
 
 /* Channel by name ("auth"); 0 or -1. */
