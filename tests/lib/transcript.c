@@ -70,7 +70,8 @@ static int parse_hex(const char *s, uint8_t *buf, size_t cap)
 	return hi < 0 ? (int)n : -1;
 }
 
-/* Splits off the next space-separated word of *s into w. */
+/* Splits off the next space-separated word of *s into w; false if there
+ * is none or it does not fit (never cut silently). */
 static bool word(char **s, char *w, size_t cap)
 {
 	char *p = *s;
@@ -81,8 +82,11 @@ static bool word(char **s, char *w, size_t cap)
 	if (!*p)
 		return false;
 	while (*p && *p != ' ' && *p != '\t') {
-		if (n + 1 < cap)
-			w[n++] = *p;
+		if (n + 1 >= cap) {
+			w[0] = 0;
+			return false; /* too long: no such word */
+		}
+		w[n++] = *p;
 		p++;
 	}
 	w[n] = 0;
@@ -105,8 +109,7 @@ static int parse_line(char *s, struct transcript_line *l, char *why,
 			snprintf(why, whycap, "empty directive");
 			return -1;
 		}
-		snprintf(l->arg, sizeof(l->arg), "%s", p);
-		return 0;
+		goto arg;
 	}
 	if (mark == '=') {
 		if (!word(&p, w, sizeof(w)) || strcmp(w, "event") ||
@@ -115,8 +118,7 @@ static int parse_line(char *s, struct transcript_line *l, char *why,
 			return -1;
 		}
 		l->kind = TR_EVENT;
-		snprintf(l->arg, sizeof(l->arg), "%s", p);
-		return 0;
+		goto arg;
 	}
 	if (mark != '>' && mark != '<') {
 		snprintf(why, whycap, "unknown line");
@@ -160,6 +162,13 @@ static int parse_line(char *s, struct transcript_line *l, char *why,
 	}
 	l->len = (size_t)n;
 	return 0;
+arg:
+	if (strlen(p) >= sizeof(l->arg)) {
+		snprintf(why, whycap, "argument too long");
+		return -1;
+	}
+	memcpy(l->arg, p, strlen(p) + 1);
+	return 0;
 }
 
 int transcript_load(const char *path, struct transcript *t, char *err,
@@ -179,23 +188,52 @@ int transcript_load(const char *path, struct transcript *t, char *err,
 	return r;
 }
 
+/*
+ * One line without its newline into buf (NUL-terminated): its length, or
+ * -1 at the end of the file, -2 for a line too long for buf, -3 for a
+ * NUL byte (fgets() would split the first and cut the second silently).
+ */
+static int read_line(FILE *f, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int c, bad = 0;
+
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (!c)
+			bad = -3;
+		else if (n + 1 >= cap)
+			bad = bad ? bad : -2;
+		else
+			buf[n++] = (char)c;
+	}
+	buf[n] = 0;
+	if (c == EOF && !n && !bad)
+		return -1;
+	return bad ? bad : (int)n;
+}
+
 int transcript_read(FILE *f, const char *path, struct transcript *t,
 		    char *err, size_t errcap)
 {
 	char buf[1024];
 	size_t cap = 0;
-	int lineno = 0;
+	int lineno = 0, r;
 
 	memset(t, 0, sizeof(*t));
 	snprintf(t->path, sizeof(t->path), "%s", path);
-	while (fgets(buf, sizeof(buf), f)) {
+	while ((r = read_line(f, buf, sizeof(buf))) != -1) {
 		struct transcript_line *l;
 		char why[96];
 		char *s = buf;
 		size_t len;
 
 		lineno++;
-		len = strlen(s);
+		if (r < 0) {
+			errf(err, errcap, "%s:%d: %s", path, lineno,
+			     r == -2 ? "line too long" : "NUL byte");
+			goto fail;
+		}
+		len = (size_t)r;
 		while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' ||
 			       s[len - 1] == ' ' || s[len - 1] == '\t'))
 			s[--len] = 0;

@@ -19,6 +19,9 @@
  *     < read CH HEX                   the band answers the read
  *     = event NAME [SUMMARY]          the client reports an event
  *
+ * Lines are at most 1023 bytes, words 31 and arguments 95: anything
+ * longer, and a NUL byte, is an error, never cut silently.
+ *
  * CH is a channel name of miband_channel_info() ("auth", "battery").
  * NAME of an event is miband_event_name(); SUMMARY, when given, must
  * equal transcript_event_summary() of the event (an error's code name,
