@@ -231,9 +231,9 @@ int miband_bluez_scan_start(struct miband_bluez *bz,
 /* Stops discovery.  Returns 0 (also when no scan runs) or INVAL. */
 int miband_bluez_scan_stop(struct miband_bluez *bz);
 /*
- * Blocking: scans for duration_ms and calls found for each report.
- * Returns the number of distinct devices reported (>= 0) or the scan's
- * error (see scan_start).
+ * Blocking: scans for duration_ms and calls found for each report; a
+ * signal (SIGINT) ends the scan early.  Returns the number of distinct
+ * devices reported (>= 0) or the scan's error (see scan_start).
  */
 int miband_bluez_scan_sync(struct miband_bluez *bz,
 			   const struct miband_bluez_scan_filter *filter,
