@@ -1233,6 +1233,31 @@ TEST(unauthenticated_link_is_dropped_on_the_engines_deadline)
 	finish(&w);
 }
 
+TEST(stop_drops_the_link_then_unregisters)
+{
+	struct world w;
+	struct fake *f;
+	struct call c;
+
+	if (!need_bus())
+		return;
+	CHECK_EQ(start(&w, MIBAND_MODEL_MB3, 0x0011, false, 0), 0);
+	/* a read names the connected central */
+	c = app_call(&w, SIG16("2a50"), "ReadValue", NULL, 0);
+	CHECK(c.done && !c.error[0]);
+	CHECK_EQ(c.len, 7);
+	CHECK_EQ(c.data[1] | c.data[2] << 8, 0x0157); /* PnP: Huami */
+	miband__periph_stop(w.p);
+	f = snapshot(&w);
+	/* Disconnect went out before the unregister calls, which returned */
+	CHECK_EQ(f->disconnects, 1);
+	CHECK_STR(f->log, "app,adv,unadv,unapp");
+	/* the advertised payload is the product and version of that PnP ID */
+	CHECK_EQ(f->mfr_len, 4);
+	CHECK_MEM(f->mfr, c.data + 3, 4);
+	finish(&w);
+}
+
 static bool state_error(struct world *w, void *arg)
 {
 	(void)arg;
@@ -1278,4 +1303,5 @@ TEST_MAIN(T(format_redacts_key_material), T(format_shows_everything_else),
 	  T(auth_over_dbus_and_att_errors), T(wrong_answer_gets_10_03_04),
 	  T(acquired_sockets_carry_writes_and_notifications),
 	  T(unauthenticated_link_is_dropped_on_the_engines_deadline),
+	  T(stop_drops_the_link_then_unregisters),
 	  T(bluetoothd_leaving_the_bus_is_reported), T(no_bluetoothd))

@@ -599,12 +599,13 @@ static int chr_read(sd_bus_message *m, void *ud, sd_bus_error *e)
 			     att);
 		r = reply_att_error(m, att);
 	} else {
+		log_value(p, "read", ch, false, buf, len, NULL);
 		if (o.offset > len)
-			return sd_bus_reply_method_errorf(
+			r = sd_bus_reply_method_errorf(
 				m, ERR_PREFIX "InvalidOffset", "offset %u",
 				o.offset);
-		log_value(p, "read", ch, false, buf, len, NULL);
-		r = reply_bytes(m, buf + o.offset, len - o.offset);
+		else
+			r = reply_bytes(m, buf + o.offset, len - o.offset);
 	}
 	drain(p);
 	return r < 0 ? r : 1;
@@ -917,18 +918,18 @@ GETTER(svc_handle)
 				     ((struct periph_svc *)ud)->handle);
 }
 
+/* bluetoothd writes back the handle it chose for an object with 0 */
 static int set_handle(struct miband__periph *p, const char *path,
 		      sd_bus_message *value, uint16_t *h)
 {
 	uint16_t v;
 	int r;
 
+	(void)p;
 	r = sd_bus_message_read(value, "q", &v);
 	if (r < 0)
 		return r;
-	if (p->cfg.verbose && *h != v)
-		plog(p, "bluez chose handle 0x%04x for %s", v,
-		     path + strlen(APP_PATH) + 1);
+	(void)path;
 	*h = v;
 	return 0;
 }
@@ -1764,6 +1765,24 @@ static int register_adv(struct miband__periph *p)
 	return r;
 }
 
+/* "handles: auth 0x0054, battery 0x0047, ...": the value handles of the
+ * characteristics the engine uses, as a client will find them. */
+static void log_handles(struct miband__periph *p)
+{
+	char line[480];
+	size_t i, o = 0;
+
+	for (i = 0; i < p->n_chrs && o < sizeof(line) - 24; i++) {
+		if (p->chrs[i].attr->channel < 0)
+			continue;
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s 0x%04x",
+				      o ? ", " : "",
+				      chan_name(p->chrs[i].attr->channel),
+				      p->chrs[i].handle);
+	}
+	plog(p, "handles: %s", line);
+}
+
 static void registration_failed(struct miband__periph *p, const char *what,
 				int r)
 {
@@ -1840,6 +1859,8 @@ static int on_app_registered(sd_bus_message *m, void *ud, sd_bus_error *e)
 		return 0;
 	}
 	p->app_registered = true;
+	if (p->cfg.verbose)
+		log_handles(p);
 	if (p->cfg.verbose || p->pinned)
 		plog(p, "GATT application registered%s",
 		     !p->pinned ? "" :
@@ -2004,6 +2025,15 @@ void miband__periph_stop(struct miband__periph *p)
 		return;
 	p->stopped = true;
 	p->pending = sd_bus_slot_unref(p->pending);
+	/* the band goes away: so does its link (fire and forget, bluetoothd
+	 * takes about 2 s to answer a Disconnect) */
+	if (p->bus && p->conn[0] && strcmp(p->conn, UNKNOWN_DEVICE) != 0) {
+		plog(p, "dropping the link to %s", dev_addr(p->conn));
+		sd_bus_call_method_async(p->bus, NULL, BLUEZ, p->conn,
+					 IF_DEVICE, "Disconnect", NULL, NULL,
+					 "");
+		p->conn[0] = '\0';
+	}
 	if (p->bus && p->adv_registered) {
 		if (sd_bus_call_method(p->bus, BLUEZ, p->adapter_path,
 				       IF_ADV_MGR, "UnregisterAdvertisement",
