@@ -52,9 +52,8 @@
 #define HUAMI(x) "0000" x "-0000-3512-2118-0009af100700"
 #define SIG16(x) "0000" x "-0000-1000-8000-00805f9b34fb"
 
-static const uint8_t KEY[16] = { 0x8e, 0x4a, 0x17, 0xc2, 0xd3, 0xb6,
-				 0xf0, 0x5a, 0x19, 0xe2, 0x7c, 0x44,
-				 0xb0, 0xd3, 0xa6, 0xf1 };
+static const uint8_t KEY[16] = {0x8e, 0x4a, 0x17, 0xc2, 0xd3, 0xb6, 0xf0, 0x5a,
+				0x19, 0xe2, 0x7c, 0x44, 0xb0, 0xd3, 0xa6, 0xf1};
 
 static uint64_t mono_ms(void)
 {
@@ -118,11 +117,12 @@ static bool bus_start(void)
 	f = fopen(conf, "w");
 	if (!f)
 		return false;
-	fprintf(f, "<busconfig><listen>unix:path=%s/bus</listen>"
-		   "<auth>EXTERNAL</auth><policy context=\"default\">"
-		   "<allow user=\"*\"/><allow own=\"*\"/>"
-		   "<allow send_destination=\"*\"/>"
-		   "<allow receive_sender=\"*\"/></policy></busconfig>\n",
+	fprintf(f,
+		"<busconfig><listen>unix:path=%s/bus</listen>"
+		"<auth>EXTERNAL</auth><policy context=\"default\">"
+		"<allow user=\"*\"/><allow own=\"*\"/>"
+		"<allow send_destination=\"*\"/>"
+		"<allow receive_sender=\"*\"/></policy></busconfig>\n",
 		bus_dir);
 	fclose(f);
 	if (pipe2(pfd, O_CLOEXEC) < 0)
@@ -174,16 +174,16 @@ static bool need_bus(void)
 
 #define MAX_OBJS 80
 
-struct robj {             /* an object of the registered application */
+struct robj { /* an object of the registered application */
 	char path[96];
-	int kind;         /* 0 service, 1 characteristic, 2 descriptor */
+	int kind; /* 0 service, 1 characteristic, 2 descriptor */
 	char uuid[40];
-	uint16_t handle;  /* as exported, then as allocated */
+	uint16_t handle; /* as exported, then as allocated */
 	bool has_handle;
 	char flags[160];
 	bool notify_acquired, write_acquired;
-	int size;         /* handles a service takes (computed) */
-	int parent;       /* index of the service / characteristic */
+	int size;   /* handles a service takes (computed) */
+	int parent; /* index of the service / characteristic */
 };
 
 struct fake {
@@ -195,11 +195,11 @@ struct fake {
 	int cmd_fd;
 	bool ready;
 	/* knobs */
-	uint16_t own_end;        /* bluetoothd's own services end here */
+	uint16_t own_end; /* bluetoothd's own services end here */
 	/* what happened, in order */
 	char log[1024];
-	int registrations;       /* RegisterApplication calls */
-	int disconnects;         /* Device1.Disconnect calls */
+	int registrations; /* RegisterApplication calls */
+	int disconnects;   /* Device1.Disconnect calls */
 	char app_owner[64];
 	struct robj objs[MAX_OBJS];
 	int n_objs;
@@ -211,7 +211,7 @@ struct fake {
 	size_t mfr_len;
 	char alias[64];
 	/* commands from the test thread */
-	int cmd;                 /* 1 connected, 2 disconnected, 3 leave */
+	int cmd;		 /* 1 connected, 2 disconnected, 3 leave */
 	sd_bus_message *pending; /* RegisterApplication / Advertisement */
 };
 
@@ -219,8 +219,7 @@ static void flog(struct fake *f, const char *what)
 {
 	size_t n = strlen(f->log);
 
-	snprintf(f->log + n, sizeof(f->log) - n, "%s%s", n ? "," : "",
-		 what);
+	snprintf(f->log + n, sizeof(f->log) - n, "%s%s", n ? "," : "", what);
 }
 
 static int om_root(sd_bus_message *m, void *ud, sd_bus_error *e)
@@ -229,17 +228,18 @@ static int om_root(sd_bus_message *m, void *ud, sd_bus_error *e)
 	sd_bus_message *r = NULL;
 
 	(void)e;
-	if (!sd_bus_message_is_method_call(m, "org.freedesktop.DBus."
-					      "ObjectManager",
+	if (!sd_bus_message_is_method_call(m,
+					   "org.freedesktop.DBus."
+					   "ObjectManager",
 					   "GetManagedObjects"))
 		return 0;
 	pthread_mutex_lock(&f->mu);
 	sd_bus_message_new_method_return(m, &r);
-	sd_bus_message_append(
-		r, "a{oa{sa{sv}}}", 1, HCI, 3, "org.bluez.Adapter1", 3,
-		"Address", "s", "00:AA:01:00:00:00", "Powered", "b", 1,
-		"Alias", "s", f->alias, "org.bluez.GattManager1", 0,
-		"org.bluez.LEAdvertisingManager1", 0);
+	sd_bus_message_append(r, "a{oa{sa{sv}}}", 1, HCI, 3,
+			      "org.bluez.Adapter1", 3, "Address", "s",
+			      "00:AA:01:00:00:00", "Powered", "b", 1, "Alias",
+			      "s", f->alias, "org.bluez.GattManager1", 0,
+			      "org.bluez.LEAdvertisingManager1", 0);
 	pthread_mutex_unlock(&f->mu);
 	sd_bus_send(NULL, r, NULL);
 	sd_bus_message_unref(r);
@@ -258,14 +258,15 @@ static int read_app_object(struct fake *f, sd_bus_message *m)
 	memset(o, 0, sizeof(*o));
 	snprintf(o->path, sizeof(o->path), "%s", path);
 	r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
-	while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e',
-							     "sa{sv}")) > 0) {
+	while (r >= 0 &&
+	       (r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
 		sd_bus_message_read(m, "s", &iface);
-		o->kind = strstr(iface, "Service") ? 0 :
-			  strstr(iface, "Characteristic") ? 1 : 2;
+		o->kind = strstr(iface, "Service")	    ? 0
+			  : strstr(iface, "Characteristic") ? 1
+							    : 2;
 		r = sd_bus_message_enter_container(m, 'a', "{sv}");
-		while (r >= 0 && (r = sd_bus_message_enter_container(
-					  m, 'e', "sv")) > 0) {
+		while (r >= 0 &&
+		       (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
 			sd_bus_message_read(m, "s", &k);
 			if (!strcmp(k, "UUID")) {
 				r = sd_bus_message_read(m, "v", "s", &s);
@@ -277,8 +278,7 @@ static int read_app_object(struct fake *f, sd_bus_message *m)
 			} else if (!strcmp(k, "Flags")) {
 				r = sd_bus_message_enter_container(m, 'v',
 								   "as");
-				r = sd_bus_message_enter_container(m, 'a',
-								   "s");
+				r = sd_bus_message_enter_container(m, 'a', "s");
 				while ((r = sd_bus_message_read(m, "s", &s)) >
 				       0) {
 					strcat(o->flags, s);
@@ -328,8 +328,8 @@ static bool allocate(struct fake *f)
 			else
 				continue;
 			if (c->kind == 1)
-				s->size += 2 + (strstr(c->flags, "notify") ?
-							1 : 0);
+				s->size += 2 +
+					   (strstr(c->flags, "notify") ? 1 : 0);
 			else
 				s->size += 1;
 		}
@@ -378,8 +378,8 @@ static int on_app_objects(sd_bus_message *m, void *ud, sd_bus_error *e)
 	f->pending = NULL;
 	f->n_objs = 0;
 	r = sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}");
-	while (r >= 0 && (r = sd_bus_message_enter_container(
-				  m, 'e', "oa{sa{sv}}")) > 0) {
+	while (r >= 0 &&
+	       (r = sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}")) > 0) {
 		read_app_object(f, m);
 		sd_bus_message_exit_container(m);
 	}
@@ -387,8 +387,9 @@ static int on_app_objects(sd_bus_message *m, void *ud, sd_bus_error *e)
 	if (!allocate(f)) {
 		flog(f, "refused");
 		pthread_mutex_unlock(&f->mu);
-		sd_bus_reply_method_errorf(call, "org.bluez.Error.Failed",
-					   "Failed to create entry in database");
+		sd_bus_reply_method_errorf(
+			call, "org.bluez.Error.Failed",
+			"Failed to create entry in database");
 		sd_bus_message_unref(call);
 		return 0;
 	}
@@ -398,11 +399,10 @@ static int on_app_objects(sd_bus_message *m, void *ud, sd_bus_error *e)
 			sd_bus_call_method_async(
 				f->bus, NULL, f->app_owner, f->objs[i].path,
 				IF_PROPS, "Set", NULL, NULL, "ssv",
-				f->objs[i].kind == 0 ?
-					"org.bluez.GattService1" :
-				f->objs[i].kind == 1 ?
-					IF_CHR :
-					"org.bluez.GattDescriptor1",
+				f->objs[i].kind == 0 ? "org.bluez.GattService1"
+				: f->objs[i].kind == 1
+					? IF_CHR
+					: "org.bluez.GattDescriptor1",
 				"Handle", "q", f->objs[i].handle);
 	flog(f, "app");
 	pthread_mutex_unlock(&f->mu);
@@ -425,8 +425,8 @@ static int on_adv_props(sd_bus_message *m, void *ud, sd_bus_error *e)
 	call = f->pending;
 	f->pending = NULL;
 	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) >
-				 0) {
+	while (r >= 0 &&
+	       (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
 		sd_bus_message_read(m, "s", &k);
 		if (!strcmp(k, "LocalName")) {
 			sd_bus_message_read(m, "v", "s", &s);
@@ -481,11 +481,10 @@ static int hci_obj(sd_bus_message *m, void *ud, sd_bus_error *e)
 			 sd_bus_message_get_sender(m));
 		f->pending = sd_bus_message_ref(m);
 		pthread_mutex_unlock(&f->mu);
-		sd_bus_call_method_async(f->bus, NULL,
-					 sd_bus_message_get_sender(m), path,
-					 "org.freedesktop.DBus.ObjectManager",
-					 "GetManagedObjects", on_app_objects, f,
-					 "");
+		sd_bus_call_method_async(
+			f->bus, NULL, sd_bus_message_get_sender(m), path,
+			"org.freedesktop.DBus.ObjectManager",
+			"GetManagedObjects", on_app_objects, f, "");
 		return 1;
 	}
 	if (sd_bus_message_is_method_call(m, "org.bluez.LEAdvertisingManager1",
@@ -505,9 +504,9 @@ static int hci_obj(sd_bus_message *m, void *ud, sd_bus_error *e)
 	    sd_bus_message_is_method_call(m, "org.bluez.LEAdvertisingManager1",
 					  "UnregisterAdvertisement")) {
 		pthread_mutex_lock(&f->mu);
-		flog(f, strstr(sd_bus_message_get_member(m), "Application") ?
-				"unapp" :
-				"unadv");
+		flog(f, strstr(sd_bus_message_get_member(m), "Application")
+				? "unapp"
+				: "unadv");
 		pthread_mutex_unlock(&f->mu);
 		return sd_bus_reply_method_return(m, "");
 	}
@@ -532,8 +531,8 @@ static int hci_obj(sd_bus_message *m, void *ud, sd_bus_error *e)
 static void emit_connected(struct fake *f, bool on)
 {
 	sd_bus_emit_signal(f->bus, DEV, IF_PROPS, "PropertiesChanged",
-			   "sa{sv}as", "org.bluez.Device1", 1, "Connected",
-			   "b", (int)on, 0);
+			   "sa{sv}as", "org.bluez.Device1", 1, "Connected", "b",
+			   (int)on, 0);
 }
 
 static int dev_obj(sd_bus_message *m, void *ud, sd_bus_error *e)
@@ -642,12 +641,12 @@ struct world {
 	sd_event *ev;
 	struct fake *fake;
 	struct miband__periph *p;
-	sd_bus *tester;          /* plays the central side of bluetoothd */
-	int state;               /* 1 ready, negative error */
+	sd_bus *tester; /* plays the central side of bluetoothd */
+	int state;	/* 1 ready, negative error */
 	bool have_state;
 	int events[32];
 	int n_events;
-	uint8_t notes[16][32];   /* PropertiesChanged(Value) seen */
+	uint8_t notes[16][32]; /* PropertiesChanged(Value) seen */
 	size_t note_len[16];
 	char note_path[16][96];
 	int n_notes;
@@ -796,7 +795,6 @@ static int start(struct world *w, enum miband_model model, uint16_t own_end,
 	return w->state < 0 ? w->state : 0;
 }
 
-
 /* A copy of what the fake recorded, taken under its lock (a failing CHECK
  * returns at once and must not leave the lock held). */
 static struct fake snap;
@@ -883,10 +881,9 @@ static const char *chr_path(struct world *w, const char *uuid)
 
 /* method: ReadValue, WriteValue (data), StartNotify, AcquireNotify ... */
 static struct call app_call(struct world *w, const char *uuid,
-			    const char *method, const uint8_t *data,
-			    size_t len)
+			    const char *method, const uint8_t *data, size_t len)
 {
-	struct call c = { .fd = -1 };
+	struct call c = {.fd = -1};
 	const char *path = chr_path(w, uuid);
 	sd_bus_message *m = NULL;
 
@@ -894,13 +891,13 @@ static struct call app_call(struct world *w, const char *uuid,
 		snprintf(c.error, sizeof(c.error), "no object for %s", uuid);
 		return c;
 	}
-	sd_bus_message_new_method_call(w->tester, &m, w->fake->app_owner,
-				       path, IF_CHR, method);
+	sd_bus_message_new_method_call(w->tester, &m, w->fake->app_owner, path,
+				       IF_CHR, method);
 	if (!strcmp(method, "WriteValue"))
 		sd_bus_message_append_array(m, 'y', data, len);
 	if (strcmp(method, "StartNotify") && strcmp(method, "StopNotify"))
-		sd_bus_message_append(m, "a{sv}", 2, "device", "o", DEV,
-				      "mtu", "q", 23);
+		sd_bus_message_append(m, "a{sv}", 2, "device", "o", DEV, "mtu",
+				      "q", 23);
 	sd_bus_call_async(w->tester, NULL, m, on_reply, &c, 5000000);
 	sd_bus_message_unref(m);
 	if (!pump(w, call_done, &c, 5000))
@@ -918,7 +915,7 @@ static bool notes_at_least(struct world *w, void *arg)
 
 TEST(format_redacts_key_material)
 {
-	uint8_t m[18] = { 0x01, 0x00 };
+	uint8_t m[18] = {0x01, 0x00};
 	char buf[128];
 
 	memcpy(m + 2, KEY, 16);
@@ -945,9 +942,9 @@ TEST(format_redacts_key_material)
 
 TEST(format_shows_everything_else)
 {
-	static const uint8_t req[2] = { 0x02, 0x00 };
-	static const uint8_t ok[3] = { 0x10, 0x03, 0x01 };
-	uint8_t rnd[19] = { 0x10, 0x02, 0x01, 0xaa };
+	static const uint8_t req[2] = {0x02, 0x00};
+	static const uint8_t ok[3] = {0x10, 0x03, 0x01};
+	uint8_t rnd[19] = {0x10, 0x02, 0x01, 0xaa};
 	char buf[128];
 
 	miband__periph_format_value(MIBAND_CH_AUTH, true, req, 2, buf,
@@ -1085,8 +1082,8 @@ static bool auth_notes(struct world *w, int want)
 
 TEST(auth_over_dbus_and_att_errors)
 {
-	static const uint8_t req[2] = { 0x02, 0x00 };
-	uint8_t ans[18] = { 0x03, 0x00 };
+	static const uint8_t req[2] = {0x02, 0x00};
+	uint8_t ans[18] = {0x03, 0x00};
 	struct world w;
 	struct call c;
 
@@ -1120,15 +1117,15 @@ TEST(auth_over_dbus_and_att_errors)
 	/* a characteristic without read: NotPermitted (read not permitted) */
 	c = app_call(&w, HUAMI("0010"), "ReadValue", NULL, 0);
 	CHECK_STR(c.error, "org.bluez.Error.NotPermitted");
-	CHECK(w.n_events > 0 && w.events[w.n_events - 1] ==
-				       MIBAND_BAND_EV_AUTHED);
+	CHECK(w.n_events > 0 &&
+	      w.events[w.n_events - 1] == MIBAND_BAND_EV_AUTHED);
 	finish(&w);
 }
 
 TEST(wrong_answer_gets_10_03_04)
 {
-	static const uint8_t req[2] = { 0x02, 0x00 };
-	uint8_t ans[18] = { 0x03, 0x00 }, bad[16];
+	static const uint8_t req[2] = {0x02, 0x00};
+	uint8_t ans[18] = {0x03, 0x00}, bad[16];
 	struct world w;
 
 	if (!need_bus())
@@ -1152,7 +1149,7 @@ TEST(wrong_answer_gets_10_03_04)
 
 static bool readable(int fd, int ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	return poll(&p, 1, ms) == 1;
 }
@@ -1165,7 +1162,7 @@ static bool fd_has_data(struct world *w, void *arg)
 
 TEST(acquired_sockets_carry_writes_and_notifications)
 {
-	static const uint8_t req[2] = { 0x02, 0x00 };
+	static const uint8_t req[2] = {0x02, 0x00};
 	struct world w;
 	struct fake *f;
 	struct robj *o;
@@ -1228,8 +1225,8 @@ TEST(unauthenticated_link_is_dropped_on_the_engines_deadline)
 	/* the engine's DISCONNECT becomes Device1.Disconnect */
 	CHECK(pump(&w, disconnected, NULL, 5000));
 	CHECK(mono_ms() - t0 >= 250);
-	CHECK(w.n_events > 0 && w.events[w.n_events - 1] ==
-				       MIBAND_BAND_EV_UNAUTH_DROP);
+	CHECK(w.n_events > 0 &&
+	      w.events[w.n_events - 1] == MIBAND_BAND_EV_UNAUTH_DROP);
 	finish(&w);
 }
 

@@ -94,8 +94,8 @@ struct periph_svc {
 	const struct miband_gatt_service *svc;
 	char path[48];
 	char uuid[37];
-	uint16_t handle;        /* exported; BlueZ's choice when it was 0 */
-	bool pinned;            /* exported with the table's handles */
+	uint16_t handle; /* exported; BlueZ's choice when it was 0 */
+	bool pinned;	 /* exported with the table's handles */
 	sd_bus_slot *slot;
 };
 
@@ -105,8 +105,8 @@ struct periph_chr {
 	struct periph_svc *svc;
 	char path[64];
 	char uuid[37];
-	uint16_t handle;        /* value handle */
-	bool notifying;         /* StartNotify seen */
+	uint16_t handle; /* value handle */
+	bool notifying;	 /* StartNotify seen */
 	int notify_fd, write_fd;
 	sd_event_source *notify_src, *write_src;
 	uint16_t mtu;
@@ -147,10 +147,10 @@ struct miband__periph {
 		PIN_PARTIAL, /* the services above bluetoothd's own */
 		PIN_NONE,    /* none */
 	} pin_mode;
-	bool pinned;             /* some handle is pinned */
-	char conn[128];          /* path of the connected device, "" if none */
+	bool pinned;	/* some handle is pinned */
+	char conn[128]; /* path of the connected device, "" if none */
 	char error[256];
-	uint8_t mfr[8];          /* manufacturer data payload */
+	uint8_t mfr[8]; /* manufacturer data payload */
 	size_t mfr_len;
 	struct periph_svc *svcs;
 	size_t n_svcs;
@@ -365,8 +365,10 @@ static void disconnect_device(struct miband__periph *p, int reason)
 	int r;
 
 	if (!p->conn[0] || !strcmp(p->conn, UNKNOWN_DEVICE)) {
-		plog(p, "band drops the link (reason %d): no device to"
-			" disconnect", reason);
+		plog(p,
+		     "band drops the link (reason %d): no device to"
+		     " disconnect",
+		     reason);
 		return;
 	}
 	plog(p, "band drops the link to %s (reason %d)", dev_addr(p->conn),
@@ -420,9 +422,10 @@ static void device_connected(struct miband__periph *p, const char *path,
 			return;
 		}
 		if (p->conn[0]) {
-			plog(p, "%s connected while %s is: the band serves one"
-				" central, switching", dev_addr(path),
-			     dev_addr(p->conn));
+			plog(p,
+			     "%s connected while %s is: the band serves one"
+			     " central, switching",
+			     dev_addr(path), dev_addr(p->conn));
 			miband_band_on_disconnect(&p->band, now_ms(p));
 			drain(p);
 		}
@@ -443,7 +446,7 @@ static void device_connected(struct miband__periph *p, const char *path,
 struct gatt_opts {
 	uint16_t offset;
 	uint16_t mtu;
-	int type;                /* -1 not given, 0 command, 1 request */
+	int type; /* -1 not given, 0 command, 1 request */
 	bool prepare;
 	char device[128];
 };
@@ -469,8 +472,7 @@ static int read_opts(sd_bus_message *m, struct gatt_opts *o)
 		} else if (!strcmp(k, "device")) {
 			r = sd_bus_message_read(m, "v", "o", &s);
 			if (r >= 0)
-				snprintf(o->device, sizeof(o->device), "%s",
-					 s);
+				snprintf(o->device, sizeof(o->device), "%s", s);
 		} else if (!strcmp(k, "type")) {
 			r = sd_bus_message_read(m, "v", "s", &s);
 			if (r >= 0)
@@ -528,7 +530,8 @@ static int reply_att_error(sd_bus_message *m, int att)
 	case MIBAND_ATT_INSUFFICIENT_AUTHN:
 		return sd_bus_reply_method_errorf(m, ERR_PREFIX "NotAuthorized",
 						  "ATT error 0x%02x: not"
-						  " authenticated", att);
+						  " authenticated",
+						  att);
 	case MIBAND_ATT_REQUEST_NOT_SUPPORTED:
 		return sd_bus_reply_method_errorf(m, ERR_PREFIX "NotSupported",
 						  "ATT error 0x%02x", att);
@@ -561,8 +564,8 @@ static size_t static_value(const struct miband_gatt_attr *a, uint8_t *buf)
 {
 	/* FEE0 carries a copy of the preferred connection parameters; a Mi
 	 * Band 2 answers 27 00 27 00 00 00 f4 01 (PROTOCOL.md 6). */
-	static const uint8_t ppcp[8] = { 0x27, 0x00, 0x27, 0x00,
-					 0x00, 0x00, 0xf4, 0x01 };
+	static const uint8_t ppcp[8] = {0x27, 0x00, 0x27, 0x00,
+					0x00, 0x00, 0xf4, 0x01};
 
 	if (!a->huami_base && a->uuid16 == 0x2a04) {
 		memcpy(buf, ppcp, sizeof(ppcp));
@@ -621,8 +624,7 @@ static void band_write(struct periph_chr *c, const uint8_t *data, size_t len,
 		  with_response ? NULL : " (no response)");
 	if (ch >= 0)
 		att = miband_band_on_write(&p->band, (enum miband_channel)ch,
-					   data, len, with_response,
-					   now_ms(p));
+					   data, len, with_response, now_ms(p));
 	if (att && p->cfg.verbose)
 		plog(p, "write %s -> ATT error 0x%02x", chan_name(ch), att);
 	*ret_att = att;
@@ -652,7 +654,8 @@ static int chr_write(sd_bus_message *m, void *ud, sd_bus_error *e)
 	if (o.offset)
 		return sd_bus_reply_method_errorf(m, ERR_PREFIX "InvalidOffset",
 						  "offset %u: the band takes"
-						  " whole values", o.offset);
+						  " whole values",
+						  o.offset);
 	if (o.type >= 0)
 		with_response = o.type == 1;
 	else
@@ -674,9 +677,8 @@ static int chr_start_notify(sd_bus_message *m, void *ud, sd_bus_error *e)
 	if (p->cfg.verbose)
 		plog(p, "subscribe %s", chan_name(ch));
 	if (ch >= 0)
-		att = miband_band_on_subscribe(&p->band,
-					       (enum miband_channel)ch, true,
-					       now_ms(p));
+		att = miband_band_on_subscribe(
+			&p->band, (enum miband_channel)ch, true, now_ms(p));
 	if (!c->notifying) {
 		c->notifying = true;
 		sd_bus_emit_properties_changed(p->bus, c->path, IF_CHR,
@@ -739,8 +741,7 @@ static void close_fd(struct periph_chr *c, bool notify_side)
 
 /* bluetoothd writes each ATT write into the acquired socket: one packet
  * per write (SOCK_SEQPACKET). */
-static int on_write_fd(sd_event_source *s, int fd, uint32_t revents,
-		       void *ud)
+static int on_write_fd(sd_event_source *s, int fd, uint32_t revents, void *ud)
 {
 	struct periph_chr *c = ud;
 	uint8_t buf[512];
@@ -758,14 +759,14 @@ static int on_write_fd(sd_event_source *s, int fd, uint32_t revents,
 			return 0;
 	}
 	if (c->p->cfg.verbose)
-		plog(c->p, "write fd of %s closed", chan_name(c->attr->channel));
+		plog(c->p, "write fd of %s closed",
+		     chan_name(c->attr->channel));
 	close_fd(c, false);
 	return 0;
 }
 
 /* bluetoothd closes the notify socket when the last CCCD is cleared. */
-static int on_notify_fd(sd_event_source *s, int fd, uint32_t revents,
-			void *ud)
+static int on_notify_fd(sd_event_source *s, int fd, uint32_t revents, void *ud)
 {
 	struct periph_chr *c = ud;
 	struct miband__periph *p = c->p;
@@ -830,18 +831,16 @@ static int chr_acquire(sd_bus_message *m, struct periph_chr *c, bool notify)
 		close_fd(c, notify);
 		return r;
 	}
-	sd_bus_emit_properties_changed(p->bus, c->path, IF_CHR,
-				       notify ? "NotifyAcquired" :
-						"WriteAcquired",
-				       NULL);
+	sd_bus_emit_properties_changed(
+		p->bus, c->path, IF_CHR,
+		notify ? "NotifyAcquired" : "WriteAcquired", NULL);
 	if (p->cfg.verbose)
 		plog(p, "%s %s (fd, mtu %u)",
 		     notify ? "subscribe" : "acquire write", chan_name(ch),
 		     mtu);
 	if (notify && ch >= 0) {
-		att = miband_band_on_subscribe(&p->band,
-					       (enum miband_channel)ch, true,
-					       now_ms(p));
+		att = miband_band_on_subscribe(
+			&p->band, (enum miband_channel)ch, true, now_ms(p));
 		if (att && p->cfg.verbose)
 			plog(p, "subscribe %s -> ATT error 0x%02x",
 			     chan_name(ch), att);
@@ -884,17 +883,17 @@ static int get_flags(sd_bus_message *reply, uint8_t props)
 	return r;
 }
 
-#define GETTER(fn)                                                           \
-	static int fn(sd_bus *bus, const char *path, const char *iface,      \
-		      const char *prop, sd_bus_message *reply, void *ud,     \
+#define GETTER(fn)                                                       \
+	static int fn(sd_bus *bus, const char *path, const char *iface,  \
+		      const char *prop, sd_bus_message *reply, void *ud, \
 		      sd_bus_error *e)
-#define UNUSED_GETTER_ARGS                                                   \
-	do {                                                                 \
-		(void)bus;                                                   \
-		(void)path;                                                  \
-		(void)iface;                                                 \
-		(void)prop;                                                  \
-		(void)e;                                                     \
+#define UNUSED_GETTER_ARGS   \
+	do {                 \
+		(void)bus;   \
+		(void)path;  \
+		(void)iface; \
+		(void)prop;  \
+		(void)e;     \
 	} while (0)
 
 GETTER(svc_uuid)
@@ -972,8 +971,7 @@ GETTER(chr_value)
 	struct periph_chr *c = ud;
 
 	UNUSED_GETTER_ARGS;
-	return sd_bus_message_append_array(reply, 'y', c->value,
-					   c->value_len);
+	return sd_bus_message_append_array(reply, 'y', c->value, c->value_len);
 }
 
 GETTER(chr_handle)
@@ -1007,8 +1005,7 @@ GETTER(chr_notify_acquired)
 {
 	UNUSED_GETTER_ARGS;
 	return sd_bus_message_append(reply, "b",
-				     ((struct periph_chr *)ud)->notify_fd >=
-					     0);
+				     ((struct periph_chr *)ud)->notify_fd >= 0);
 }
 
 GETTER(chr_write_acquired)
@@ -1100,8 +1097,7 @@ static const sd_bus_vtable svc_vtable[] = {
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_WRITABLE_PROPERTY("Handle", "q", svc_handle, svc_set_handle, 0,
 				 0),
-	SD_BUS_VTABLE_END
-};
+	SD_BUS_VTABLE_END};
 
 static const sd_bus_vtable chr_vtable[] = {
 	SD_BUS_VTABLE_START(0),
@@ -1134,8 +1130,7 @@ static const sd_bus_vtable chr_vtable[] = {
 		      SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD("AcquireWrite", "a{sv}", "hq", chr_acquire_write,
 		      SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_VTABLE_END
-};
+	SD_BUS_VTABLE_END};
 
 static const sd_bus_vtable desc_vtable[] = {
 	SD_BUS_VTABLE_START(0),
@@ -1147,14 +1142,13 @@ static const sd_bus_vtable desc_vtable[] = {
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Value", "ay", desc_value, 0,
 			SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_WRITABLE_PROPERTY("Handle", "q", desc_handle, desc_set_handle,
-				 0, 0),
+	SD_BUS_WRITABLE_PROPERTY("Handle", "q", desc_handle, desc_set_handle, 0,
+				 0),
 	SD_BUS_METHOD("ReadValue", "a{sv}", "ay", desc_read,
 		      SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD("WriteValue", "aya{sv}", "", desc_write,
 		      SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_VTABLE_END
-};
+	SD_BUS_VTABLE_END};
 
 /* ---- GetManagedObjects, in table order ---- */
 
@@ -1259,8 +1253,8 @@ static int on_root(sd_bus_message *m, void *ud, sd_bus_error *e)
 		r = append_object(reply, p->chrs[i].path, IF_CHR, chr_vtable,
 				  &p->chrs[i], chr_has_prop);
 	for (i = 0; r >= 0 && i < p->n_descs; i++)
-		r = append_object(reply, p->descs[i].path, IF_DESC,
-				  desc_vtable, &p->descs[i], NULL);
+		r = append_object(reply, p->descs[i].path, IF_DESC, desc_vtable,
+				  &p->descs[i], NULL);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	if (r >= 0)
@@ -1303,8 +1297,7 @@ GETTER(adv_mfr)
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'v', "ay");
 	if (r >= 0)
-		r = sd_bus_message_append_array(reply, 'y', p->mfr,
-						p->mfr_len);
+		r = sd_bus_message_append_array(reply, 'y', p->mfr, p->mfr_len);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	if (r >= 0)
@@ -1352,8 +1345,7 @@ static const sd_bus_vtable adv_vtable[] = {
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_METHOD("Release", "", "", adv_release,
 		      SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_VTABLE_END
-};
+	SD_BUS_VTABLE_END};
 
 /* ---- building the object tree from the table ---- */
 
@@ -1450,13 +1442,13 @@ static int build_objects(struct miband__periph *p)
 				d->p = p;
 				d->chr = c;
 				c->cud = d;
-				snprintf(d->path, sizeof(d->path),
-					 "%s/desc00", c->path);
+				snprintf(d->path, sizeof(d->path), "%s/desc00",
+					 c->path);
 				miband_uuid16_str(UUID_CUD, false, d->uuid,
 						  sizeof(d->uuid));
-				r = sd_bus_add_object_vtable(
-					p->bus, &d->slot, d->path, IF_DESC,
-					desc_vtable, d);
+				r = sd_bus_add_object_vtable(p->bus, &d->slot,
+							     d->path, IF_DESC,
+							     desc_vtable, d);
 				if (r < 0)
 					return r;
 			}
@@ -1494,8 +1486,8 @@ static int find_adapter(struct miband__periph *p)
 	}
 	r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
 	while (r >= 0 && !found &&
-	       (r = sd_bus_message_enter_container(reply, 'e',
-						   "oa{sa{sv}}")) > 0) {
+	       (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) >
+		       0) {
 		const char *path, *iface;
 		bool is_adapter = false, gatt = false, adv = false;
 		bool powered = false;
@@ -1565,15 +1557,19 @@ static int find_adapter(struct miband__periph *p)
 		if (!want[0] && !powered)
 			continue;
 		if (!gatt || !adv) {
-			set_error(p, "%s offers no GATT server or LE"
+			set_error(p,
+				  "%s offers no GATT server or LE"
 				  " advertising (bluetoothd too old, or"
-				  " not an LE adapter)", path);
+				  " not an LE adapter)",
+				  path);
 			sd_bus_message_unref(reply);
 			return MIBAND_E_NO_ADAPTER;
 		}
 		if (!powered) {
-			set_error(p, "%s is not powered (bluetoothctl power"
-				  " on)", path);
+			set_error(p,
+				  "%s is not powered (bluetoothctl power"
+				  " on)",
+				  path);
 			sd_bus_message_unref(reply);
 			return MIBAND_E_NO_ADAPTER;
 		}
@@ -1646,8 +1642,8 @@ static int on_props_changed(sd_bus_message *m, void *ud, sd_bus_error *e)
 	if (r < 0 || strcmp(iface, IF_DEVICE) != 0)
 		return 0;
 	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) >
-				 0) {
+	while (r >= 0 &&
+	       (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
 		r = sd_bus_message_read(m, "s", &k);
 		if (r >= 0 && !strcmp(k, "Connected")) {
 			r = sd_bus_message_read(m, "v", "b", &b);
@@ -1687,8 +1683,7 @@ static int on_ifaces_added(sd_bus_message *m, void *ud, sd_bus_error *e)
 					r = sd_bus_message_read(m, "v", "b",
 								&b);
 					if (r >= 0 && b)
-						device_connected(p, path,
-								 true);
+						device_connected(p, path, true);
 				} else if (r >= 0) {
 					r = sd_bus_message_skip(m, "v");
 				}
@@ -1754,13 +1749,12 @@ static int register_adv(struct miband__periph *p)
 	int r;
 
 	r = sd_bus_message_new_method_call(p->bus, &m, BLUEZ, p->adapter_path,
-					   IF_ADV_MGR,
-					   "RegisterAdvertisement");
+					   IF_ADV_MGR, "RegisterAdvertisement");
 	if (r >= 0)
 		r = sd_bus_message_append(m, "oa{sv}", ADV_PATH, 0);
 	if (r >= 0)
-		r = sd_bus_call_async(p->bus, &p->pending, m,
-				      on_adv_registered, p, CALL_USEC);
+		r = sd_bus_call_async(p->bus, &p->pending, m, on_adv_registered,
+				      p, CALL_USEC);
 	sd_bus_message_unref(m);
 	return r;
 }
@@ -1792,8 +1786,7 @@ static void registration_failed(struct miband__periph *p, const char *what,
 
 /* After the probe: the lowest handle bluetoothd gave us is the first one
  * its own services leave free. */
-static int on_probe_unregistered(sd_bus_message *m, void *ud,
-				 sd_bus_error *e)
+static int on_probe_unregistered(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
 	struct miband__periph *p = ud;
 	uint16_t first = UINT16_MAX;
@@ -1809,8 +1802,9 @@ static int on_probe_unregistered(sd_bus_message *m, void *ud,
 	apply_pins(p, first);
 	p->pin_mode = p->pinned ? PIN_PARTIAL : PIN_NONE;
 	if (p->pinned)
-		plog(p, "bluetoothd's own services end at 0x%04x: keeping the"
-			" real handles of the services above it",
+		plog(p,
+		     "bluetoothd's own services end at 0x%04x: keeping the"
+		     " real handles of the services above it",
 		     first - 1);
 	r = register_app(p);
 	if (r < 0)
@@ -1842,18 +1836,17 @@ static int on_app_registered(sd_bus_message *m, void *ud, sd_bus_error *e)
 		return 0;
 	}
 	if (err) {
-		set_error(p, "RegisterApplication on %s failed: %s",
-			  p->adapter, err->message ? err->message : err->name);
+		set_error(p, "RegisterApplication on %s failed: %s", p->adapter,
+			  err->message ? err->message : err->name);
 		report(p, MIBAND_E_DBUS);
 		return 0;
 	}
 	if (p->pin_mode == PIN_PROBE) {
 		/* learnt where bluetoothd's services end: register again */
-		r = sd_bus_call_method_async(p->bus, &p->pending, BLUEZ,
-					     p->adapter_path, IF_GATT_MGR,
-					     "UnregisterApplication",
-					     on_probe_unregistered, p, "o",
-					     APP_PATH);
+		r = sd_bus_call_method_async(
+			p->bus, &p->pending, BLUEZ, p->adapter_path,
+			IF_GATT_MGR, "UnregisterApplication",
+			on_probe_unregistered, p, "o", APP_PATH);
 		if (r < 0)
 			registration_failed(p, "UnregisterApplication", r);
 		return 0;
@@ -1863,10 +1856,10 @@ static int on_app_registered(sd_bus_message *m, void *ud, sd_bus_error *e)
 		log_handles(p);
 	if (p->cfg.verbose || p->pinned)
 		plog(p, "GATT application registered%s",
-		     !p->pinned ? "" :
-		     p->pin_mode == PIN_ALL ?
-				 " with every handle of the table" :
-				 " with the table's handles where possible");
+		     !p->pinned ? ""
+		     : p->pin_mode == PIN_ALL
+			     ? " with every handle of the table"
+			     : " with the table's handles where possible");
 	r = register_adv(p);
 	if (r < 0)
 		registration_failed(p, "RegisterAdvertisement", r);
@@ -1883,8 +1876,8 @@ static int register_app(struct miband__periph *p)
 	if (r >= 0)
 		r = sd_bus_message_append(m, "oa{sv}", APP_PATH, 0);
 	if (r >= 0)
-		r = sd_bus_call_async(p->bus, &p->pending, m,
-				      on_app_registered, p, CALL_USEC);
+		r = sd_bus_call_async(p->bus, &p->pending, m, on_app_registered,
+				      p, CALL_USEC);
 	sd_bus_message_unref(m);
 	return r;
 }
@@ -1934,8 +1927,8 @@ static int add_matches(struct miband__periph *p)
 	if (r < 0)
 		return r;
 	r = sd_bus_add_match(p->bus, &p->match_added,
-			     "type='signal',sender='" BLUEZ "',interface='" IF_OM
-			     "',member='InterfacesAdded'",
+			     "type='signal',sender='" BLUEZ
+			     "',interface='" IF_OM "',member='InterfacesAdded'",
 			     on_ifaces_added, p);
 	if (r < 0)
 		return r;
@@ -1946,8 +1939,8 @@ static int add_matches(struct miband__periph *p)
 				on_owner_changed, p);
 }
 
-int miband__periph_new(const struct miband__periph_config *cfg,
-		       sd_event *event, struct miband__periph **ret)
+int miband__periph_new(const struct miband__periph_config *cfg, sd_event *event,
+		       struct miband__periph **ret)
 {
 	struct miband__periph *p;
 	struct miband_band_config bc;
@@ -2045,8 +2038,8 @@ void miband__periph_stop(struct miband__periph *p)
 	}
 	if (p->bus && p->app_registered) {
 		if (sd_bus_call_method(p->bus, BLUEZ, p->adapter_path,
-				       IF_GATT_MGR, "UnregisterApplication",
-				       &e, NULL, "o", APP_PATH) < 0)
+				       IF_GATT_MGR, "UnregisterApplication", &e,
+				       NULL, "o", APP_PATH) < 0)
 			plog(p, "warning: UnregisterApplication: %s",
 			     e.message ? e.message : e.name);
 		sd_bus_error_free(&e);

@@ -42,15 +42,15 @@ typedef void (*miband__periph_event_fn)(const struct miband_band_event *ev,
 typedef void (*miband__periph_state_fn)(int err, void *user_data);
 
 struct miband__periph_config {
-	const char *adapter;     /* "hci0"; NULL: the first powered adapter */
+	const char *adapter; /* "hci0"; NULL: the first powered adapter */
 	struct miband_band_config band;
-	const uint8_t *key;      /* preset key (the band is paired), or NULL */
-	bool verbose;            /* log every read, write and notification */
-	bool acquire;            /* offer AcquireNotify / AcquireWrite fds */
-	bool use_handles;        /* pin the table's handles (Mi Band 2) */
-	bool set_alias;          /* adapter Alias := the band's name while
-				  * running (bluetoothd serves 0x2A00 from
-				  * it); restored on stop */
+	const uint8_t *key; /* preset key (the band is paired), or NULL */
+	bool verbose;	    /* log every read, write and notification */
+	bool acquire;	    /* offer AcquireNotify / AcquireWrite fds */
+	bool use_handles;   /* pin the table's handles (Mi Band 2) */
+	bool set_alias;	    /* adapter Alias := the band's name while
+			     * running (bluetoothd serves 0x2A00 from
+			     * it); restored on stop */
 	miband__periph_log_fn log;
 	miband__periph_event_fn event;
 	miband__periph_state_fn state;
@@ -66,8 +66,8 @@ void miband__periph_config_init(struct miband__periph_config *cfg,
  * MIBAND_E_UNSUPPORTED (no GATT table for the model) or the engine's error,
  * with *ret untouched.
  */
-int miband__periph_new(const struct miband__periph_config *cfg,
-		       sd_event *event, struct miband__periph **ret);
+int miband__periph_new(const struct miband__periph_config *cfg, sd_event *event,
+		       struct miband__periph **ret);
 /*
  * Connects to the system bus, finds the adapter and starts registering
  * (GATT application first, then the advertisement); cfg->state reports

@@ -27,13 +27,14 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_RUNTIME = 1, /* BlueZ, D-Bus, adapter or registration failure */
-	EXIT_USAGE = 2,   /* bad option or value */
+	EXIT_USAGE = 2,	  /* bad option or value */
 };
 
 static const char usage_text[] =
 	"Usage: " PROG " [OPTION]...\n"
 	"An emulated Mi Band as a real Bluetooth LE peripheral: registers the\n"
-	"band's GATT services with bluetoothd and advertises like a band until\n"
+	"band's GATT services with bluetoothd and advertises like a band "
+	"until\n"
 	"SIGINT or SIGTERM.\n"
 	"\n"
 	"Options:\n"
@@ -105,8 +106,8 @@ static void on_event(const struct miband_band_event *ev, void *user_data)
 	case MIBAND_BAND_EV_TEXT:
 	case MIBAND_BAND_EV_CONFIG:
 	case MIBAND_BAND_EV_USER:
-		n = ev->u.text.len < sizeof(text) - 1 ? ev->u.text.len :
-							sizeof(text) - 1;
+		n = ev->u.text.len < sizeof(text) - 1 ? ev->u.text.len
+						      : sizeof(text) - 1;
 		if (ev->type == MIBAND_BAND_EV_CALL ||
 		    ev->type == MIBAND_BAND_EV_TEXT) {
 			size_t i;
@@ -114,8 +115,8 @@ static void on_event(const struct miband_band_event *ev, void *user_data)
 			for (i = 0; i < n; i++) {
 				uint8_t c = ev->u.text.data[i];
 
-				text[i] = (c >= 0x20 && c != 0x7f) ? (char)c :
-								       '.';
+				text[i] = (c >= 0x20 && c != 0x7f) ? (char)c
+								   : '.';
 			}
 			text[n] = '\0';
 			fprintf(stderr, PROG ": band: %s \"%s\"\n",
@@ -128,10 +129,10 @@ static void on_event(const struct miband_band_event *ev, void *user_data)
 		return;
 	case MIBAND_BAND_EV_TIME_SET:
 		fprintf(stderr,
-			PROG ": band: time set to %04u-%02u-%02u %02u:%02u:%02u\n",
+			PROG
+			": band: time set to %04u-%02u-%02u %02u:%02u:%02u\n",
 			ev->u.time.year, ev->u.time.month, ev->u.time.day,
-			ev->u.time.hour, ev->u.time.minute,
-			ev->u.time.second);
+			ev->u.time.hour, ev->u.time.minute, ev->u.time.second);
 		return;
 	default:
 		fprintf(stderr, PROG ": band: %s\n",
@@ -155,8 +156,7 @@ static void on_state(int err, void *user_data)
 	}
 	paired = miband_band_get_key(b, k) == 0;
 	miband_wipe(k, sizeof(k));
-	fprintf(stderr,
-		PROG ": ready: advertising \"%s\" (%s) on %s %s, %s\n",
+	fprintf(stderr, PROG ": ready: advertising \"%s\" (%s) on %s %s, %s\n",
 		miband_gatt_table(b->cfg.model)->device_name,
 		miband_model_name(b->cfg.model),
 		miband__periph_adapter(e->periph),
@@ -192,21 +192,21 @@ int main(int argc, char **argv)
 {
 	enum { OPT_PAIRING = 256, OPT_ACQUIRE, OPT_NO_ALIAS, OPT_AUTO };
 	static const struct option opts[] = {
-		{ "adapter", required_argument, NULL, 'a' },
-		{ "profile", required_argument, NULL, 'p' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "pairing", required_argument, NULL, OPT_PAIRING },
-		{ "seed", required_argument, NULL, 's' },
-		{ "acquire", no_argument, NULL, OPT_ACQUIRE },
-		{ "no-alias", no_argument, NULL, OPT_NO_ALIAS },
-		{ "auto-handles", no_argument, NULL, OPT_AUTO },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{"adapter", required_argument, NULL, 'a'},
+		{"profile", required_argument, NULL, 'p'},
+		{"key", required_argument, NULL, 'k'},
+		{"pairing", required_argument, NULL, OPT_PAIRING},
+		{"seed", required_argument, NULL, 's'},
+		{"acquire", no_argument, NULL, OPT_ACQUIRE},
+		{"no-alias", no_argument, NULL, OPT_NO_ALIAS},
+		{"auto-handles", no_argument, NULL, OPT_AUTO},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	struct miband__periph_config cfg;
-	struct emu e = { .status = EXIT_OK };
+	struct emu e = {.status = EXIT_OK};
 	enum miband_model model = MIBAND_MODEL_MB3;
 	enum miband_pairing_policy pairing = MIBAND_PAIRING_ACCEPT;
 	const char *adapter = NULL;
@@ -220,8 +220,7 @@ int main(int argc, char **argv)
 	char *end;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "a:p:k:s:vhV", opts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, "a:p:k:s:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			adapter = optarg;
