@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# miband-emu's command line without Bluetooth: --help documents every
+# option of the program and its exit statuses, --version, each bad value
+# is a usage error (exit 2) that says what a good one looks like (and a bad
+# key is never echoed back), and a machine without a system bus is a
+# runtime error (exit 1).  The real peripheral runs in tests/vm.
+set -uo pipefail
+E="$1/miband-emu"
+SRC=$2
+n=0
+fails=0
+check() { # check NAME CMD...
+	local name=$1
+	shift
+	n=$((n + 1))
+	if "$@" >/dev/null 2>&1; then
+		echo "ok $n - $name"
+	else
+		fails=$((fails + 1))
+		echo "not ok $n - $name"
+	fi
+}
+[ -x "$E" ] || { echo "not ok 1 - $E not built"; echo "0 passed, 1 failed"; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/emu-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+"$E" --help >"$T/help" 2>&1
+check "--help exits 0" test $? = 0
+# every long option the program parses (its getopt table) is documented
+opts=$(sed -n '/struct option opts\[\]/,/};/p' "$SRC/src/cli/miband-emu.c" |
+	grep -oE '\{ ?"[a-z-]+"' | grep -oE '[a-z-]+')
+check "found the option table" test "$(echo "$opts" | wc -w)" -ge 10
+for o in $opts; do
+	check "--help documents --$o" grep -qE -- "--$o\b" "$T/help"
+done
+for v in mb2 mb3 mb4 accept decline never; do
+	check "--help names $v" grep -qw -- "$v" "$T/help"
+done
+for s in 0 1 2; do
+	check "--help documents exit status $s" grep -qE "^  $s  " "$T/help"
+done
+
+"$E" --version >"$T/version"
+check "--version exits 0" test $? = 0
+check "--version names the program" grep -q '^miband-emu (libmiband) [0-9]' "$T/version"
+
+usage() { # usage NAME PATTERN ARGS...: exit 2 and PATTERN on stderr
+	local name=$1 pat=$2
+	shift 2
+	"$E" "$@" >"$T/out" 2>"$T/err"
+	local rc=$?
+	check "$name exits 2" test $rc = 2
+	check "$name says $pat" grep -q -- "$pat" "$T/err"
+	check "$name prints nothing on stdout" test ! -s "$T/out"
+}
+SECRET=0x8e4a17c2d3b6f05a19e27c44b0d3a6f   # 31 digits: one short
+usage "a short key" "32 hexadecimal digits" --key "$SECRET"
+check "a bad key is not echoed" sh -c "! grep -q 8e4a17c2 '$T/err'"
+usage "a key with a bad digit" "0x prefix, spaces or colons" \
+	--key 30313233343536373839404142434g45
+usage "an unknown profile" "use mb2, mb3 or mb4" --profile mb9
+usage "an unknown pairing policy" "use accept, decline or never" --pairing maybe
+usage "a negative seed" "a number from 0 to 4294967295" --seed -1
+usage "a seed that is too large" "a number from 0 to" --seed 4294967296
+usage "an unknown option" "Try 'miband-emu --help'" --frobnicate
+usage "an extra argument" "unexpected argument" extra
+
+# a good key in every documented form passes parsing (and then fails on
+# the missing bus, exit 1, not 2)
+for k in 30313233343536373839404142434445 0x30313233343536373839404142434445 \
+	"30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45" \
+	"30:31:32:33:34:35:36:37:38:39:40:41:42:43:44:45"; do
+	DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/no-bus "$E" --key "$k" \
+		--adapter hci9 >/dev/null 2>"$T/err"
+	check "key form '$k' is accepted" test $? = 1
+done
+check "no system bus: says so" grep -q 'miband-emu: error: .*system bus' "$T/err"
+
+echo "$((n - fails)) passed, $fails failed"
+[ $fails = 0 ]
