@@ -129,7 +129,8 @@ QEMU=(qemu-system-x86_64 -M microvm,rtc=on,acpi=off -accel tcg,thread=multi
 	-kernel "$VM/vmlinux" -initrd "$WORK/initrd" -append "$APPEND")
 if [ $SHELL_MODE = 1 ]; then
 	echo "run.sh: booting an interactive guest (Ctrl-A x quits QEMU)"
-	exec "${QEMU[@]}" -serial mon:stdio
+	"${QEMU[@]}" -serial mon:stdio
+	exit $?
 fi
 mkdir -p "$VM/logs"
 LOG="$VM/logs/$SCENARIO.log"
