@@ -1478,8 +1478,12 @@ static int find_adapter(struct miband__periph *p)
 	r = sd_bus_call_method(p->bus, BLUEZ, "/", IF_OM, "GetManagedObjects",
 			       &e, &reply, "");
 	if (r < 0) {
-		set_error(p, "cannot talk to bluetoothd: %s",
-			  e.message ? e.message : strerror(-r));
+		set_error(p, "cannot talk to bluetoothd: %s%s",
+			  e.message ? e.message : strerror(-r),
+			  sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED)
+				  ? " (the D-Bus policy refuses this user: add"
+				    " it to group bluetooth)"
+				  : "");
 		r = map_bus_error(&e, MIBAND_E_DBUS);
 		sd_bus_error_free(&e);
 		return r;
