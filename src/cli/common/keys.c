@@ -236,7 +236,7 @@ static int check_dir(const char *dir)
 	return 0;
 }
 
-static int parse_entry(const char *name, char *text,
+int mb_key_entry_parse(const char *name, char *text,
 		       struct mb_key_entry *ret)
 {
 	struct mb_key_entry e;
@@ -355,7 +355,7 @@ static int read_entry(const char *dir, const char *name,
 		return MIBAND_E_IO;
 	}
 	buf[len] = 0;
-	r = parse_entry(name, buf, ret);
+	r = mb_key_entry_parse(name, buf, ret);
 	miband_wipe(buf, sizeof(buf));
 	if (r == MIBAND_E_BAD_KEY)
 		mb_error_detail("the key file '%s' holds no valid key: %s", path,

@@ -57,6 +57,13 @@ struct mb_key_entry {
 	uint8_t key[16];
 };
 void mb_key_entry_wipe(struct mb_key_entry *e);
+/*
+ * Parses the text of a key file named name (modified in place: the
+ * caller wipes it).  0, MIBAND_E_BAD_KEY (no valid key line) or
+ * MIBAND_E_BAD_ADDRESS (a bad address line); *ret written on success.
+ */
+int mb_key_entry_parse(const char *name, char *text,
+		       struct mb_key_entry *ret);
 
 /* $XDG_CONFIG_HOME/miband/keys (or ~/.config/...).  0 or MIBAND_E_IO. */
 int mb_keys_dir(char *buf, size_t cap);
