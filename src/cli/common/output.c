@@ -253,6 +253,14 @@ void mb_printable(char *out, size_t cap, const void *src, size_t len)
 			if (o + 1 >= cap)
 				break;
 			out[o++] = (char)s[i++];
+		} else if (n == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0) {
+			/* C1 controls (U+0080..U+009F): U+009B is CSI to
+			 * terminals, as ESC [ is */
+			if (o + 6 >= cap)
+				break;
+			snprintf(out + o, cap - o, "\\u%04x", s[i + 1]);
+			o += 6;
+			i += 2;
 		} else if (n > 1) {
 			if (o + n >= cap)
 				break;
@@ -291,6 +299,9 @@ void mb_json_escape(FILE *f, const void *src, size_t len)
 			if (n == 3 && c == 0xe2 && s[i + 1] == 0x80 &&
 			    (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
 				fprintf(f, "\\u%04x", 0x2000 + s[i + 2] - 0x80);
+			/* C1 controls, as C0: a terminal acts on them */
+			else if (n == 2 && c == 0xc2 && s[i + 1] < 0xa0)
+				fprintf(f, "\\u%04x", s[i + 1]);
 			else
 				fwrite(s + i, 1, n, f);
 			i += n;

@@ -68,7 +68,8 @@ void mb_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mb_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* With --verbose only, on stderr. */
 void mb_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Copies s[0..len) printable: controls and invalid UTF-8 as \xNN; for
+/* Copies s[0..len) printable: C0 controls, DEL and invalid UTF-8 as \xNN,
+ * C1 controls as \u00NN (terminals act on both); for
  * strings that come from a band and go to a terminal.  Always
  * NUL-terminates (cap > 0). */
 void mb_printable(char *out, size_t cap, const void *s, size_t len);
