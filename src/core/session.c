@@ -337,12 +337,20 @@ static void go_idle(struct miband_session *s)
 	s->deadline = NEVER;
 }
 
-/* The request's final event (its value, or DONE); returns it to fill. */
+/*
+ * The request's final event (its value, or DONE); returns it to fill.
+ * An operation of the request still held in the queue (the band answered
+ * before it went out) goes with the request: sent later it would mix
+ * into the next request, and the final event queued behind it would wait
+ * for a completion that may never come, on an idle session that has no
+ * deadline left to end the wait.
+ */
 static struct miband_event *finish(struct miband_session *s,
 				   enum miband_event_type type)
 {
 	enum miband_request_type req = s->req.type;
 
+	q_drop_ops(s);
 	go_idle(s);
 	return push_event(s, type, req);
 }
