@@ -770,7 +770,7 @@ static int start(struct world *w, enum miband_model model, uint16_t own_end,
 	cfg.band.unauth_drop_ms = unauth_drop_ms;
 	cfg.band.pairing = MIBAND_PAIRING_NEVER;
 	cfg.key = KEY;
-	cfg.acquire = acquire;
+	cfg.acquire = cfg.acquire_write = acquire;
 	cfg.verbose = true;
 	cfg.log = quiet;
 	cfg.event = on_event;

@@ -1168,7 +1168,7 @@ static bool chr_has_prop(const void *obj, const char *name)
 		return c->p->cfg.acquire && notifies;
 	if (!strcmp(name, "WriteAcquired"))
 		/* only where a write never needs an ATT error back */
-		return c->p->cfg.acquire && (pr & MIBAND_PROP_WRITE_NR) &&
+		return c->p->cfg.acquire_write && (pr & MIBAND_PROP_WRITE_NR) &&
 		       !(pr & MIBAND_PROP_WRITE);
 	return true;
 }

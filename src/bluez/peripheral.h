@@ -46,7 +46,10 @@ struct miband__periph_config {
 	struct miband_band_config band;
 	const uint8_t *key; /* preset key (the band is paired), or NULL */
 	bool verbose;	    /* log every read, write and notification */
-	bool acquire;	    /* offer AcquireNotify / AcquireWrite fds */
+	bool acquire;	    /* offer AcquireNotify fds for notifications */
+	bool acquire_write; /* also AcquireWrite fds for write-without-
+			     * response: bluez 5.66 sends the first write of
+			     * each acquisition from a freed buffer */
 	bool use_handles;   /* pin the table's handles (Mi Band 2) */
 	bool set_alias;	    /* adapter Alias := the band's name while
 			     * running (bluetoothd serves 0x2A00 from

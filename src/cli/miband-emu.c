@@ -52,9 +52,12 @@ static const char usage_text[] =
 	"                          times out)\n"
 	"  -s, --seed N            seed of the band's history, heart rate and\n"
 	"                          serial number (default 1)\n"
-	"      --acquire           offer AcquireNotify/AcquireWrite, so\n"
-	"                          bluetoothd moves notifications and writes\n"
-	"                          through sockets instead of D-Bus calls\n"
+	"      --acquire           offer AcquireNotify, so bluetoothd takes\n"
+	"                          notifications through a socket instead\n"
+	"                          of PropertiesChanged signals\n"
+	"      --acquire-write     also offer AcquireWrite for writes\n"
+	"                          without response (bluez 5.66 garbles the\n"
+	"                          first write of each socket it acquires)\n"
 	"      --no-alias          keep the adapter's name (by default it is\n"
 	"                          the band's name while running: bluetoothd\n"
 	"                          serves the Device Name from it)\n"
@@ -190,7 +193,13 @@ static int usage_error(const char *what, const char *arg, const char *hint)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_PAIRING = 256, OPT_ACQUIRE, OPT_NO_ALIAS, OPT_AUTO };
+	enum {
+		OPT_PAIRING = 256,
+		OPT_ACQUIRE,
+		OPT_ACQUIRE_WRITE,
+		OPT_NO_ALIAS,
+		OPT_AUTO
+	};
 	static const struct option opts[] = {
 		{"adapter", required_argument, NULL, 'a'},
 		{"profile", required_argument, NULL, 'p'},
@@ -198,6 +207,7 @@ int main(int argc, char **argv)
 		{"pairing", required_argument, NULL, OPT_PAIRING},
 		{"seed", required_argument, NULL, 's'},
 		{"acquire", no_argument, NULL, OPT_ACQUIRE},
+		{"acquire-write", no_argument, NULL, OPT_ACQUIRE_WRITE},
 		{"no-alias", no_argument, NULL, OPT_NO_ALIAS},
 		{"auto-handles", no_argument, NULL, OPT_AUTO},
 		{"verbose", no_argument, NULL, 'v'},
@@ -212,6 +222,7 @@ int main(int argc, char **argv)
 	const char *adapter = NULL;
 	uint8_t key[16];
 	bool have_key = false, verbose = false, acquire = false;
+	bool acquire_write = false;
 	bool alias = true, handles = true;
 	unsigned long seed = 1;
 	struct tm tm;
@@ -267,6 +278,9 @@ int main(int argc, char **argv)
 		case OPT_ACQUIRE:
 			acquire = true;
 			break;
+		case OPT_ACQUIRE_WRITE:
+			acquire = acquire_write = true;
+			break;
 		case OPT_NO_ALIAS:
 			alias = false;
 			break;
@@ -304,6 +318,7 @@ int main(int argc, char **argv)
 	cfg.key = have_key ? key : NULL;
 	cfg.verbose = verbose;
 	cfg.acquire = acquire;
+	cfg.acquire_write = acquire_write;
 	cfg.use_handles = handles;
 	cfg.set_alias = alias;
 	cfg.log = say;
