@@ -8,7 +8,8 @@
 #      real-BlueZ scenarios in QEMU (tests/vm; MIBAND_SKIP_VM=1 skips them
 #      loudly)
 #   2. the same suites (but the VM) under ASan + UBSan
-#   3. clang build (warnings as errors)
+#   3. clang build (warnings as errors), and a minimal build without
+#      BlueZ and the store, with the mbedTLS backend, and its tests
 #   4. Cortex-M4 cross build of src/core + src/emu, with its size
 # Ends with one line `N passed, N failed` and exits non-zero on any failure.
 set -uo pipefail
@@ -76,6 +77,16 @@ echo "== stage 3: clang build"
 mkdir -p build-clang
 build build-clang -DCMAKE_C_COMPILER=clang -DMIBAND_TESTS=OFF
 record build-clang $?
+
+echo "== stage 3b: minimal build (no BlueZ, no store; mbedTLS backend) + its tests"
+mkdir -p build-min
+if build build-min -DCMAKE_C_COMPILER=gcc -DMIBAND_WITH_BLUEZ=OFF -DMIBAND_WITH_STORE=OFF \
+	-DMIBAND_WITH_MBEDTLS=ON; then
+	record build-min 0
+	run_ctest build-min minimal
+else
+	cat build-min.configure.log; record build-min 1
+fi
 
 echo "== stage 4: Cortex-M4 cross build of the portable core"
 mkdir -p build-m4

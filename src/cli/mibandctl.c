@@ -49,6 +49,7 @@
 #pragma weak miband_bluez_unref
 #pragma weak miband_bluez_scan_sync
 #pragma weak miband_bluez_last_error
+#pragma weak miband_bluez_config_init
 
 #define DEFAULT_SCAN_MS 10000u
 #define DEFAULT_CONNECT_MS 30000u
