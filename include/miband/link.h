@@ -12,7 +12,8 @@
  *         if (out.from_band) ... else handle(&out.client);
  *
  * Faults (issue: robustness) are injected through an optional filter
- * called for every packet; it may pass, drop, duplicate or corrupt it.
+ * called for every packet; it may pass, drop, duplicate, delay or
+ * corrupt it (tests/test-faults.c does each to every packet in turn).
  */
 #ifndef MIBAND_LINK_H
 #define MIBAND_LINK_H
@@ -34,6 +35,9 @@ enum miband_link_verdict {
 	MIBAND_LINK_DROP,
 	MIBAND_LINK_DUPLICATE,
 	MIBAND_LINK_DISCONNECT, /* drop the link instead of delivering */
+	MIBAND_LINK_DELAY,      /* deliver delay_ms later than due: packets
+				 * sent meanwhile overtake it (reordering),
+				 * or a band that stalls */
 };
 
 /* Called for every packet; may change data[0..*len) in place (corrupt,
@@ -54,6 +58,7 @@ struct miband_link_config {
 	miband_link_filter_fn filter;
 	miband_link_trace_fn trace;
 	void *user_data;
+	uint32_t delay_ms;          /* MIBAND_LINK_DELAY; 0: one latency */
 };
 void miband_link_config_init(struct miband_link_config *cfg);
 

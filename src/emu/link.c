@@ -23,9 +23,9 @@
  * own actions are drained, so neither queue ever overflows: a bursty band
  * (history transfer) simply waits for packets to be delivered.
  *
- * The filter sees each packet as it is sent and may drop, duplicate or
- * mutate it, or break the link; the trace hook sees each packet as it is
- * delivered.  When the link is down, operations fail at once with
+ * The filter sees each packet as it is sent and may drop, duplicate,
+ * delay or mutate it, or break the link; the trace hook sees each packet
+ * as it is delivered.  When the link is down, operations fail at once with
  * MIBAND_E_DISCONNECTED and run() reports MIBAND_E_DISCONNECTED once
  * nothing is left in flight.
  */
@@ -151,6 +151,13 @@ static void link_send(struct miband_link *l, struct miband__link_packet *p)
 		(void)q_insert(l, p);
 		(void)q_insert(l, p);
 		return;
+	case MIBAND_LINK_DELAY: {
+		uint64_t d = l->cfg.delay_ms ? l->cfg.delay_ms
+					     : l->cfg.latency_ms;
+
+		p->at = p->at > NEVER - d ? NEVER : p->at + d;
+		break;
+	}
 	case MIBAND_LINK_PASS:
 		break;
 	}
