@@ -37,6 +37,12 @@
  * Time: `now` comes with every input.  s->deadline bounds the running
  * step; s->hr_ping_at schedules the continuous-HR keep-alive, which is
  * sent only while the session is idle (deadline_ms() reports it then).
+ * An operation still in flight when its request ends (the band answered
+ * before the completion came, or the request was cancelled) is an
+ * orphan: its completion, when it comes, only frees the way for the next
+ * operation and never counts as the completion of a later request's
+ * step; if it never comes, its deadline still stands, and the idle
+ * session presumes it lost then.
  *
  * Failures: every error of a request is one MIBAND_EV_ERROR carrying the
  * request; the session returns to idle and stays usable.  Only a
@@ -67,7 +73,9 @@ typedef char miband__session_fits
 #define INF_SUB 1u
 #define INF_WRITE 2u
 #define INF_READ 3u
-#define INF_PING 0x80u /* the HR keep-alive, not part of a request */
+#define INF_OP 0x0fu	 /* which of the above */
+#define INF_ORPHAN 0x40u /* its request has ended */
+#define INF_PING 0x80u	 /* the HR keep-alive, not part of a request */
 
 /* queued flags */
 #define QF_RESPONSE 0x01u
@@ -334,7 +342,10 @@ static void go_idle(struct miband_session *s)
 	s->req.type = MIBAND_REQ_NONE;
 	s->state = 0;
 	s->flags &= (uint8_t)~F_WAIT_DONE;
-	s->deadline = NEVER;
+	if (s->inflight && !(s->inflight & INF_PING))
+		s->inflight |= INF_ORPHAN;
+	else
+		s->deadline = NEVER;
 }
 
 /*
@@ -1240,11 +1251,18 @@ void miband_session_on_write_done(struct miband_session *s,
 	if (!s || s->fatal)
 		return;
 	enter(s);
-	if (!s->inflight || s->inflight == INF_READ ||
+	if (!s->inflight || (s->inflight & INF_OP) == INF_READ ||
 	    s->inflight_ch != (uint8_t)ch)
 		return; /* not the operation we are waiting for */
 	kind = s->inflight;
 	s->inflight = 0;
+	if (s->req.type == MIBAND_REQ_NONE)
+		s->deadline = NEVER;
+	if (kind & INF_ORPHAN) {
+		if ((kind & INF_OP) == INF_SUB && status >= 0)
+			set_subscribed(s, ch);
+		return; /* of an ended request: the next op may go */
+	}
 	if (kind & INF_PING) {
 		struct miband_event *ev;
 
@@ -1276,15 +1294,20 @@ void miband_session_on_read(struct miband_session *s, enum miband_channel ch,
 		struct miband_time time;
 	} v;
 	int r = MIBAND_E_MALFORMED;
+	uint8_t orphan;
 
 	(void)now;
 	if (!s || s->fatal)
 		return;
 	enter(s);
-	if (s->inflight != INF_READ || s->inflight_ch != (uint8_t)ch)
+	if ((s->inflight & INF_OP) != INF_READ ||
+	    s->inflight_ch != (uint8_t)ch)
 		return;
+	orphan = s->inflight & INF_ORPHAN;
 	s->inflight = 0;
 	if (s->req.type == MIBAND_REQ_NONE)
+		s->deadline = NEVER;
+	if (orphan || s->req.type == MIBAND_REQ_NONE)
 		return;
 	if (status < 0) {
 		fail(s, MIBAND_E_READ_FAILED);
@@ -1359,6 +1382,14 @@ void miband_session_on_timeout(struct miband_session *s, uint64_t now)
 			fail(s, MIBAND_E_TIMEOUT);
 		return;
 	}
+	/* Idle: an orphan whose completion never came is presumed lost. */
+	if (s->inflight & INF_ORPHAN) {
+		if (now >= s->deadline) {
+			s->inflight = 0;
+			s->deadline = NEVER;
+		}
+		return;
+	}
 	/* Idle: the continuous heart-rate keep-alive. */
 	if (s->hr_continuous && s->hr_ping_at != NEVER &&
 	    now >= s->hr_ping_at && !s->inflight && !q_has_op(s)) {
@@ -1429,7 +1460,7 @@ uint64_t miband_session_deadline_ms(const struct miband_session *s)
 {
 	if (!s || s->fatal)
 		return NEVER;
-	if (s->req.type != MIBAND_REQ_NONE)
+	if (s->req.type != MIBAND_REQ_NONE || (s->inflight & INF_ORPHAN))
 		return s->deadline;
 	if (s->hr_continuous && !s->inflight && !q_has_op(s))
 		return s->hr_ping_at;
