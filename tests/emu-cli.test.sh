@@ -62,6 +62,10 @@ usage "an unknown profile" "use mb2, mb3 or mb4" --profile mb9
 usage "an unknown pairing policy" "use accept, decline or never" --pairing maybe
 usage "a negative seed" "a number from 0 to 4294967295" --seed -1
 usage "a seed that is too large" "a number from 0 to" --seed 4294967296
+usage "too many history days" "a number from 0 to 3650" --history-days 3651
+usage "negative history days" "a number from 0 to 3650" --history-days -1
+usage "history days that are no number" "bad number of history days" \
+	--history-days 2d
 usage "an unknown option" "Try 'miband-emu --help'" --frobnicate
 usage "an extra argument" "unexpected argument" extra
 
@@ -75,6 +79,15 @@ for k in 30313233343536373839404142434445 0x30313233343536373839404142434445 \
 	check "key form '$k' is accepted" test $? = 1
 done
 check "no system bus: says so" grep -q 'miband-emu: error: .*system bus' "$T/err"
+
+# --history-days: --verbose names the first minute the band holds
+t0=$(($(date +%s) / 60))
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/no-bus "$E" --verbose --seed 7 \
+	--history-days 2 --adapter hci9 >/dev/null 2>"$T/err"
+t1=$(($(date +%s) / 60))
+first=$(sed -n 's/.*history: seed 7, 2 days, first minute \([0-9]*\) .*/\1/p' "$T/err")
+check "--history-days 2 starts 2880 minutes before the start" \
+	test -n "$first" -a "${first:-0}" -ge $((t0 - 2880)) -a "${first:-0}" -le $((t1 - 2880))
 
 echo "$((n - fails)) passed, $fails failed"
 [ $fails = 0 ]

@@ -52,6 +52,9 @@ static const char usage_text[] =
 	"                          times out)\n"
 	"  -s, --seed N            seed of the band's history, heart rate and\n"
 	"                          serial number (default 1)\n"
+	"      --history-days N    days of history the band holds before it\n"
+	"                          starts, 0 to 3650 (default 100); with\n"
+	"                          --verbose the first minute is logged\n"
 	"      --acquire           offer AcquireNotify, so bluetoothd takes\n"
 	"                          notifications through a socket instead\n"
 	"                          of PropertiesChanged signals\n"
@@ -198,7 +201,8 @@ int main(int argc, char **argv)
 		OPT_ACQUIRE,
 		OPT_ACQUIRE_WRITE,
 		OPT_NO_ALIAS,
-		OPT_AUTO
+		OPT_AUTO,
+		OPT_HISTORY_DAYS
 	};
 	static const struct option opts[] = {
 		{"adapter", required_argument, NULL, 'a'},
@@ -206,6 +210,7 @@ int main(int argc, char **argv)
 		{"key", required_argument, NULL, 'k'},
 		{"pairing", required_argument, NULL, OPT_PAIRING},
 		{"seed", required_argument, NULL, 's'},
+		{"history-days", required_argument, NULL, OPT_HISTORY_DAYS},
 		{"acquire", no_argument, NULL, OPT_ACQUIRE},
 		{"acquire-write", no_argument, NULL, OPT_ACQUIRE_WRITE},
 		{"no-alias", no_argument, NULL, OPT_NO_ALIAS},
@@ -224,7 +229,7 @@ int main(int argc, char **argv)
 	bool have_key = false, verbose = false, acquire = false;
 	bool acquire_write = false;
 	bool alias = true, handles = true;
-	unsigned long seed = 1;
+	unsigned long seed = 1, history_days = 100;
 	struct tm tm;
 	time_t t;
 	sigset_t ss;
@@ -275,6 +280,15 @@ int main(int argc, char **argv)
 						   "a number from 0 to"
 						   " 4294967295");
 			break;
+		case OPT_HISTORY_DAYS:
+			errno = 0;
+			history_days = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end ||
+			    history_days > 3650 || optarg[0] == '-')
+				return usage_error("bad number of history days",
+						   optarg,
+						   "a number from 0 to 3650");
+			break;
 		case OPT_ACQUIRE:
 			acquire = true;
 			break;
@@ -310,11 +324,27 @@ int main(int argc, char **argv)
 	cfg.band.crypto_ctx = NULL;
 	cfg.band.pairing = pairing;
 	cfg.band.seed = (uint32_t)seed;
+	cfg.band.history_days = (uint32_t)history_days;
 	/* the band's clock starts at the wall clock, in local time */
 	t = time(NULL);
 	cfg.band.start_unix = (int64_t)t;
 	if (localtime_r(&t, &tm))
 		cfg.band.tz = (int8_t)(tm.tm_gmtoff / 900);
+	if (verbose) {
+		/* what a test needs to recompute the history it must get */
+		long long first =
+			(long long)(t / 60) - (long long)history_days * 1440;
+		time_t ft = (time_t)(first < 0 ? 0 : first) * 60;
+		char iso[32] = "";
+		struct tm ftm;
+
+		if (gmtime_r(&ft, &ftm))
+			strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%MZ", &ftm);
+		fprintf(stderr,
+			PROG ": history: seed %lu, %lu days, first minute "
+			     "%lld (%s)\n",
+			seed, history_days, first < 0 ? 0 : first, iso);
+	}
 	cfg.key = have_key ? key : NULL;
 	cfg.verbose = verbose;
 	cfg.acquire = acquire;
