@@ -265,9 +265,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 3:
 			now += fuzz_u16(&in);
 			for (i = 0; i < 4 && miband_session_deadline_ms(&st.s) <= now; i++) {
-				/* a running request's lost operation */
-				if (miband_session_is_busy(&st.s))
-					st.op = 0;
+				/* a due deadline presumes the operation in
+				 * flight lost (a running request's, or an
+				 * ended one's) */
+				st.op = 0;
 				miband_session_on_timeout(&st.s, now);
 				drain(&st);
 			}
