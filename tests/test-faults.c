@@ -1,6 +1,38 @@
 /*
- * Faults around the client engine's operations: a completion that comes
- * late, or never, for a request that has already ended.
+ * Fault injection over the in-process link, for every request type.
+ *
+ * Each scenario (a request after a clean auth, or an auth variant) runs
+ * once cleanly to list the packets it exchanges; then once per fault,
+ * each applied to one packet in turn (both directions):
+ *
+ *   drop        the packet is lost
+ *   duplicate   it arrives twice
+ *   reorder     it arrives one latency late: packets sent meanwhile
+ *               overtake it (MIBAND_LINK_DELAY)
+ *   truncate    it is cut to len - 1, len / 2 and 0 bytes
+ *   corrupt     one byte is inverted, every byte in turn
+ *   disconnect  the link breaks instead of delivering it (so: before
+ *               each step, which is after the one before), and after the
+ *               request's last packet
+ *   stall       the band goes silent from this packet on for longer than
+ *               any deadline (its packets arrive late): the deadline of
+ *               each wait expires in turn
+ *   crypto      the client's or the band's AES or RNG fails at each call
+ *               (auth scenarios)
+ *
+ * Every case must end, within a bounded virtual time, in the request's
+ * final event: its value, or an error the fault class may cause (the
+ * table in allowed()); stalls, disconnects and crypto failures in exactly
+ * their documented error.  Values that arrive despite a fault other than
+ * corruption must be right (history samples are the band's, in order).
+ * After the case, once the band's late packets have landed, the session
+ * is either reusable -- the same request (or auth) then succeeds -- or
+ * it ended cleanly: fatal, refusing everything with MIBAND_E_STATE and
+ * emitting nothing, and a re-initialised session on the reconnected link
+ * authenticates again.
+ *
+ * The band's unauthenticated-link timer is off here: a stalled handshake
+ * must end by the session's own deadline, not by the band hanging up.
  */
 #include "runner.h"
 
@@ -9,6 +41,84 @@
 static const uint8_t key_s[16] = {0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
 				  0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
 				  0x42, 0x43, 0x44, 0x45};
+static const uint8_t key_other[16] = {0xd8, 0x8c, 0xa0, 0xfe, 0xf5, 0x04,
+				      0xcc, 0x82, 0x73, 0x5f, 0x15, 0xfe,
+				      0xb6, 0xbf, 0x9b, 0x1f};
+
+#define MAX_PK 96
+#define BUDGET_MS 200000u /* any request under any fault ends by then */
+#define STALL_MS 90000u	  /* longer than every session deadline */
+#define SETTLE_MS 100000u /* the band's late packets land meanwhile */
+#define MAX_SAMPLES 64
+
+enum kind {
+	K_NONE,
+	K_DROP,
+	K_DUP,
+	K_REORDER,
+	K_TRUNC,
+	K_CORRUPT,
+	K_DISC,
+	K_DISC_AFTER,
+	K_STALL,
+	K_CRYPTO_CLIENT,
+	K_CRYPTO_BAND,
+	K_COUNT
+};
+
+static const char *const kind_names[K_COUNT] = {
+	"none",	    "drop",	     "duplicate",   "reorder",
+	"truncate", "corrupt",	     "disconnect",  "disconnect-after",
+	"stall",    "crypto-client", "crypto-band",
+};
+
+struct pk {
+	uint8_t dir, kind, ch;
+	size_t len;
+	uint8_t data[MIBAND_BAND_VALUE_MAX];
+};
+
+struct filt {
+	bool armed, record;
+	enum kind kind;
+	int target;
+	size_t arg;
+	int seen;
+	bool fired;
+	struct pk fired_pk; /* the packet as it was before the fault */
+	int npk;
+	struct pk pk[MAX_PK];
+};
+
+struct scenario {
+	const char *name;
+	enum miband_model model;
+	enum miband_request_type req;	/* MIBAND_REQ_AUTH: auth under test */
+	enum miband_auth_mode auth;	/* auth under test */
+	const uint8_t *band_key;	/* the band's key at start */
+	bool reply_required;		/* config_reply_required */
+	enum miband_request_type setup; /* run cleanly first (or NONE) */
+};
+
+struct fx {
+	struct miband_session s;
+	struct miband_session_config scfg;
+	struct miband_band b;
+	struct miband_band_config bcfg;
+	struct miband_link l;
+	struct miband_link_config lcfg;
+	struct miband_crypto_test sct, bct;
+	struct filt f;
+	/* history received in the running request */
+	bool have_first;
+	uint32_t first_minute;
+	uint32_t nsamples;
+	bool samples_ok;
+};
+
+/* Totals, printed at the end. */
+static unsigned n_cases[K_COUNT], n_ok[K_COUNT], n_fatal[K_COUNT];
+static unsigned n_total;
 
 #define DO(x)                     \
 	do {                      \
@@ -16,6 +126,766 @@ static const uint8_t key_s[16] = {0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
 		if (test__failed) \
 			return;   \
 	} while (0)
+
+/* ---- the filter ---- */
+
+static enum miband_link_verdict filter(enum miband_link_dir dir, int kind,
+				       enum miband_channel ch, uint8_t *data,
+				       size_t *len, void *user_data)
+{
+	struct filt *f = user_data;
+	int i;
+
+	if (!f->armed)
+		return MIBAND_LINK_PASS;
+	i = f->seen++;
+	if (f->record && f->npk < MAX_PK) {
+		struct pk *p = &f->pk[f->npk++];
+
+		p->dir = (uint8_t)dir;
+		p->kind = (uint8_t)kind;
+		p->ch = (uint8_t)ch;
+		p->len = *len;
+		memcpy(p->data, data, *len);
+	}
+	if (f->kind == K_STALL) {
+		if (i < f->target || dir != MIBAND_LINK_TO_CLIENT)
+			return MIBAND_LINK_PASS;
+	} else if (i != f->target) {
+		return MIBAND_LINK_PASS;
+	}
+	if (!f->fired) {
+		f->fired_pk.dir = (uint8_t)dir;
+		f->fired_pk.kind = (uint8_t)kind;
+		f->fired_pk.ch = (uint8_t)ch;
+		f->fired_pk.len = *len;
+		memcpy(f->fired_pk.data, data, *len);
+	}
+	f->fired = true;
+	switch (f->kind) {
+	case K_DROP:
+		return MIBAND_LINK_DROP;
+	case K_DUP:
+		return MIBAND_LINK_DUPLICATE;
+	case K_REORDER:
+	case K_STALL:
+		return MIBAND_LINK_DELAY;
+	case K_TRUNC:
+		*len = f->arg;
+		return MIBAND_LINK_PASS;
+	case K_CORRUPT:
+		data[f->arg] ^= 0xff;
+		return MIBAND_LINK_PASS;
+	case K_DISC:
+		return MIBAND_LINK_DISCONNECT;
+	default:
+		return MIBAND_LINK_PASS;
+	}
+}
+
+/* ---- running ---- */
+
+static void fx_init(struct fx *x, const struct scenario *sc, enum kind k)
+{
+	memset(x, 0, sizeof(*x));
+	miband_crypto_test_init(&x->sct, 11);
+	miband_crypto_test_init(&x->bct, 22);
+	miband_session_config_init(&x->scfg, sc->model);
+	x->scfg.crypto = &miband_crypto_test;
+	x->scfg.crypto_ctx = &x->sct;
+	x->scfg.config_reply_required = sc->reply_required;
+	x->scfg.allow_pair_fallback = true;
+	miband_band_config_init(&x->bcfg, sc->model);
+	x->bcfg.crypto = &miband_crypto_test;
+	x->bcfg.crypto_ctx = &x->bct;
+	x->bcfg.start_unix = 1700000000;
+	x->bcfg.history_days = 1;
+	x->bcfg.fetch_batch_max = 10; /* three history packets */
+	x->bcfg.unauth_drop_ms = 0;
+	miband_link_config_init(&x->lcfg);
+	x->lcfg.filter = filter;
+	x->lcfg.user_data = &x->f;
+	x->lcfg.delay_ms = k == K_STALL ? STALL_MS : 0;
+	x->f.kind = k;
+}
+
+static void record_samples(struct fx *x, const struct miband_event *ev)
+{
+	size_t i;
+
+	if (ev->type == MIBAND_EV_FETCH_START) {
+		x->have_first = true;
+		x->first_minute =
+			(uint32_t)(miband_time_to_unix(&ev->u.fetch.first) /
+				   60);
+		return;
+	}
+	/* consecutive minutes from the first, each the band's sample */
+	if (!x->have_first || ev->u.samples.index != x->nsamples)
+		x->samples_ok = false;
+	for (i = 0; i < ev->u.samples.count; i++) {
+		struct miband_sample s;
+		const uint8_t *p = ev->u.samples.data + 4 * i;
+
+		miband_history_sample(x->bcfg.seed,
+				      x->first_minute + ev->u.samples.index +
+					      (uint32_t)i,
+				      &s);
+		if (p[0] != s.kind || p[1] != s.intensity || p[2] != s.steps ||
+		    p[3] != s.heart_rate)
+			x->samples_ok = false;
+	}
+	x->nsamples += (uint32_t)ev->u.samples.count;
+}
+
+/*
+ * Runs the link until the final event of req, or a fatal error, within
+ * budget_ms of virtual time.  0 with *ret filled; MIBAND_E_TIMEOUT when
+ * nothing final came (a hang); or the link's error.
+ */
+static int wait_final(struct fx *x, enum miband_request_type req,
+		      struct miband_event *ret, uint64_t budget_ms)
+{
+	uint64_t until = miband_link_now(&x->l) + budget_ms;
+	struct miband_link_output out;
+	int r;
+
+	for (;;) {
+		r = miband_link_run(&x->l, until, &out);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return MIBAND_E_TIMEOUT;
+		if (out.from_band)
+			continue;
+		switch (out.client.type) {
+		case MIBAND_EV_FETCH_START:
+		case MIBAND_EV_SAMPLES:
+			if (out.client.request == req)
+				record_samples(x, &out.client);
+			continue;
+		case MIBAND_EV_FETCH_BATCH:
+			(void)miband_session_fetch_stored(
+				&x->s, miband_link_now(&x->l));
+			continue;
+		case MIBAND_EV_ERROR:
+			if (out.client.request == req ||
+			    miband_is_fatal(out.client.error))
+				break;
+			continue;
+		default:
+			if (out.client.request != req ||
+			    out.client.type == MIBAND_EV_AUTH_PROGRESS)
+				continue;
+			break;
+		}
+		*ret = out.client;
+		return 0;
+	}
+}
+
+/* Runs the link until the session's fatal error (after the request). */
+static int wait_fatal(struct fx *x, struct miband_event *ret,
+		      uint64_t budget_ms)
+{
+	uint64_t until = miband_link_now(&x->l) + budget_ms;
+	struct miband_link_output out;
+	int r;
+
+	while ((r = miband_link_run(&x->l, until, &out)) > 0) {
+		if (!out.from_band && out.client.type == MIBAND_EV_ERROR &&
+		    miband_is_fatal(out.client.error)) {
+			*ret = out.client;
+			return 0;
+		}
+	}
+	return r ? r : MIBAND_E_TIMEOUT;
+}
+
+/* Lets everything in flight land; events are dropped, but a fatal
+ * error is returned (nothing may end the session while it idles). */
+static int settle(struct fx *x, uint64_t ms)
+{
+	uint64_t until = miband_link_now(&x->l) + ms;
+	struct miband_link_output out;
+	int r;
+
+	while ((r = miband_link_run(&x->l, until, &out)) > 0)
+		if (!out.from_band && out.client.type == MIBAND_EV_ERROR &&
+		    miband_is_fatal(out.client.error))
+			return out.client.error;
+	return r;
+}
+
+static char text_msg[MIBAND_TEXT_MAX];
+static size_t text_len;
+
+static void make_request(struct fx *x, enum miband_request_type t,
+			 struct miband_request *req)
+{
+	static const uint8_t config[] = {0x06, 0x02, 0x00, 0x01};
+	static const uint8_t user[] = {0x4f, 0x00, 0x00, 0xc8, 0x07, 0x05,
+				       0x11, 0x00, 0xaf, 0x00, 0x50, 0x3e,
+				       0x2a, 0x00, 0x00, 0x00};
+	int64_t now_s = miband_band_clock(&x->b, miband_link_now(&x->l));
+	int n;
+
+	memset(req, 0, sizeof(*req));
+	req->type = t;
+	switch (t) {
+	case MIBAND_REQ_TIME_SET:
+		miband_time_from_unix(now_s + 3600, 4, &req->u.time);
+		break;
+	case MIBAND_REQ_FETCH:
+		/* the last 10 minutes: one batch, three packets */
+		miband_time_from_unix((now_s / 60 - 10) * 60, 0, &req->u.time);
+		break;
+	case MIBAND_REQ_DEVINFO:
+		req->u.devinfo = MIBAND_DEVINFO_SW_REV;
+		break;
+	case MIBAND_REQ_HR_INTERVAL:
+		req->u.minutes = 10;
+		break;
+	case MIBAND_REQ_ALERT:
+		req->u.level = MIBAND_ALERT_VIBRATE;
+		break;
+	case MIBAND_REQ_CALL:
+		req->u.text.data = "Alice \xe2\x98\x8e";
+		req->u.text.len = strlen(req->u.text.data);
+		break;
+	case MIBAND_REQ_TEXT:
+		n = miband_encode_app_notification(
+			(uint8_t *)text_msg, sizeof(text_msg),
+			miband_text_limit(x->scfg.model), MIBAND_CATEGORY_SMS,
+			0, "Lunch",
+			"Pizza at 12:30, table 4, bring \xc3\xa9"
+			"clairs",
+			NULL);
+		text_len = n > 0 ? (size_t)n : 0;
+		req->u.text.data = text_msg;
+		req->u.text.len = text_len;
+		break;
+	case MIBAND_REQ_CONFIG:
+		memcpy(req->u.raw.bytes, config, sizeof(config));
+		req->u.raw.len = sizeof(config);
+		break;
+	case MIBAND_REQ_USER:
+		memcpy(req->u.raw.bytes, user, sizeof(user));
+		req->u.raw.len = sizeof(user);
+		break;
+	default:
+		break;
+	}
+}
+
+static enum miband_event_type success_type(enum miband_request_type t)
+{
+	switch (t) {
+	case MIBAND_REQ_AUTH:
+		return MIBAND_EV_AUTH_OK;
+	case MIBAND_REQ_BATTERY:
+		return MIBAND_EV_BATTERY;
+	case MIBAND_REQ_STEPS:
+		return MIBAND_EV_STEPS;
+	case MIBAND_REQ_TIME_GET:
+		return MIBAND_EV_TIME;
+	case MIBAND_REQ_DEVINFO:
+		return MIBAND_EV_DEVINFO;
+	case MIBAND_REQ_HR_ONESHOT:
+		return MIBAND_EV_HR;
+	default:
+		return MIBAND_EV_DONE;
+	}
+}
+
+/* Starts the scenario's request (or auth) at the link's now. */
+static int start(struct fx *x, const struct scenario *sc,
+		 enum miband_request_type t, enum miband_auth_mode mode)
+{
+	struct miband_request req;
+	uint64_t now = miband_link_now(&x->l);
+
+	if (t == MIBAND_REQ_AUTH)
+		return miband_session_start_auth(&x->s, mode, now);
+	(void)sc;
+	make_request(x, t, &req);
+	return miband_session_request(&x->s, &req, now);
+}
+
+/* A request that must succeed (setup and follow-up). */
+static void clean(struct fx *x, const struct scenario *sc,
+		  enum miband_request_type t, enum miband_auth_mode mode)
+{
+	struct miband_event ev;
+
+	x->have_first = false;
+	x->nsamples = 0;
+	x->samples_ok = true;
+	CHECK_EQ(start(x, sc, t, mode), 0);
+	CHECK_EQ(wait_final(x, t, &ev, BUDGET_MS), 0);
+	if (ev.type == MIBAND_EV_ERROR)
+		fprintf(stderr, "#   %s: clean %s: %s\n", sc->name,
+			miband_request_name(t), miband_err_name(ev.error));
+	CHECK_EQ(ev.type, success_type(t));
+	CHECK(x->samples_ok);
+	if (t == MIBAND_REQ_FETCH)
+		CHECK_EQ(x->nsamples, x->bcfg.fetch_batch_max);
+	CHECK_EQ(settle(x, 2000), 0);
+}
+
+/* ---- what each fault may end in ---- */
+
+static bool is_set_key_reply(const struct pk *p)
+{
+	return p->dir == MIBAND_LINK_TO_CLIENT && p->ch == MIBAND_CH_AUTH &&
+	       p->kind == MIBAND_ACTION_EVENT && p->len >= 2 &&
+	       (p->data[1] & 0x0f) == MIBAND_AUTH_CMD_SET_KEY;
+}
+
+static bool is_config_reply(const struct pk *p)
+{
+	return p->dir == MIBAND_LINK_TO_CLIENT && p->ch == MIBAND_CH_CONFIG &&
+	       p->kind == MIBAND_ACTION_EVENT;
+}
+
+/*
+ * The errors a fault class may end a request in.  Drops and stalls leave
+ * a wait unanswered; duplicates and late packets answer a step that was
+ * not asked (or break a history counter); truncation and corruption may
+ * cause anything the band's messages can.  Never INTERNAL, never fatal.
+ */
+static bool allowed(enum kind k, int err)
+{
+	switch (err) {
+	case MIBAND_E_TIMEOUT:
+	case MIBAND_E_PAIR_TIMEOUT:
+		return k != K_CRYPTO_CLIENT;
+	case MIBAND_E_FETCH_GAP:
+		return k == K_DROP || k == K_DUP || k == K_REORDER ||
+		       k == K_CORRUPT || k == K_TRUNC;
+	case MIBAND_E_UNEXPECTED:
+		return k == K_DUP || k == K_REORDER || k == K_CORRUPT ||
+		       k == K_TRUNC;
+	case MIBAND_E_FETCH_STATUS:
+	case MIBAND_E_WRONG_KEY:
+	case MIBAND_E_RANDOM_FAILED:
+		return k == K_DUP || k == K_CORRUPT || k == K_TRUNC;
+	case MIBAND_E_MALFORMED:
+	case MIBAND_E_FETCH_SHORT:
+	case MIBAND_E_AUTH_STATUS:
+	case MIBAND_E_WRITE_FAILED:
+	case MIBAND_E_READ_FAILED:
+	case MIBAND_E_SUBSCRIBE_FAILED:
+	case MIBAND_E_REJECTED:
+	case MIBAND_E_PAIR_DECLINED:
+	case MIBAND_E_SETKEY_FAILED:
+	case MIBAND_E_AUTH_REJECTED:
+		return k == K_CORRUPT || k == K_TRUNC;
+	case MIBAND_E_CRYPTO:
+		return k == K_CRYPTO_CLIENT;
+	default:
+		return false;
+	}
+}
+
+/* ---- one case ---- */
+
+struct outcome {
+	bool success, fatal;
+	int error;
+};
+
+static void report(const struct scenario *sc, enum kind k, int target,
+		   size_t arg, const char *what)
+{
+	fprintf(stderr, "#   %s: %s at packet %d (arg %zu): %s\n", sc->name,
+		kind_names[k], target, arg, what);
+}
+
+/* After a fatal error: the session refuses everything, emits nothing,
+ * and a new session on the reconnected link authenticates again. */
+static void check_ended(struct fx *x, const struct scenario *sc)
+{
+	struct miband_request req;
+	struct miband_action a;
+	uint64_t now = miband_link_now(&x->l);
+	int r;
+
+	memset(&req, 0, sizeof(req));
+	req.type = MIBAND_REQ_BATTERY;
+	CHECK_EQ(miband_session_request(&x->s, &req, now), MIBAND_E_STATE);
+	CHECK_EQ(miband_session_start_auth(&x->s, MIBAND_AUTH_STORED, now),
+		 MIBAND_E_STATE);
+	CHECK_EQ(miband_session_next_action(&x->s, &a), MIBAND_ACTION_DONE);
+	CHECK_EQ(miband_session_deadline_ms(&x->s), UINT64_MAX);
+	CHECK(!miband_session_is_authed(&x->s));
+	/* the link goes quiet */
+	r = settle(x, SETTLE_MS);
+	CHECK(r == 0 || r == MIBAND_E_DISCONNECTED);
+	miband_link_reconnect(&x->l);
+	CHECK_EQ(miband_session_init(&x->s, &x->scfg, key_s), 0);
+	DO(clean(x, sc, MIBAND_REQ_AUTH, MIBAND_AUTH_AUTO));
+	if (sc->req != MIBAND_REQ_AUTH)
+		DO(clean(x, sc, sc->req, MIBAND_AUTH_STORED));
+}
+
+static void run_case(const struct scenario *sc, enum kind k, int target,
+		     size_t arg, struct filt *rec, struct outcome *o)
+{
+	static struct fx x;
+	struct miband_event ev;
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	if (getenv("MIBAND_FAULTS_VERBOSE"))
+		fprintf(stderr, "# case %s: %s at %d (arg %zu)\n", sc->name,
+			kind_names[k], target, arg);
+	fx_init(&x, sc, k);
+	CHECK_EQ(miband_band_init(&x.b, &x.bcfg, sc->band_key, 0), 0);
+	CHECK_EQ(miband_session_init(&x.s, &x.scfg, key_s), 0);
+	CHECK_EQ(miband_link_init(&x.l, &x.lcfg, &x.s, &x.b, 0), 0);
+	if (sc->req != MIBAND_REQ_AUTH) {
+		DO(clean(&x, sc, MIBAND_REQ_AUTH, MIBAND_AUTH_STORED));
+		if (sc->setup != MIBAND_REQ_NONE)
+			DO(clean(&x, sc, sc->setup, MIBAND_AUTH_STORED));
+	}
+	if (k == K_CRYPTO_CLIENT)
+		x.sct.fail_at = x.sct.calls + (unsigned)target;
+	if (k == K_CRYPTO_BAND)
+		x.bct.fail_at = x.bct.calls + (unsigned)target;
+
+	/* the request under fault */
+	x.f.armed = true;
+	x.f.record = k == K_NONE;
+	x.f.target = k == K_CRYPTO_CLIENT || k == K_CRYPTO_BAND ? -1 : target;
+	x.f.arg = arg;
+	x.have_first = false;
+	x.nsamples = 0;
+	x.samples_ok = true;
+	CHECK_EQ(start(&x, sc, sc->req, sc->auth), 0);
+	r = wait_final(&x, sc->req, &ev, BUDGET_MS);
+	x.f.armed = false;
+	if (r) {
+		report(sc, k, target, arg,
+		       r == MIBAND_E_TIMEOUT ? "no final event (hang)"
+					     : miband_err_name(r));
+		CHECK_EQ(r, 0);
+	}
+	if (rec)
+		*rec = x.f;
+	if (getenv("MIBAND_FAULTS_VERBOSE"))
+		fprintf(stderr, "#   -> %s%s\n", miband_event_name(ev.type),
+			ev.type == MIBAND_EV_ERROR ? miband_err_name(ev.error)
+						   : "");
+	o->success = ev.type == success_type(sc->req);
+	o->error = ev.type == MIBAND_EV_ERROR ? ev.error : 0;
+	if (!o->success && ev.type != MIBAND_EV_ERROR) {
+		report(sc, k, target, arg, miband_event_name(ev.type));
+		CHECK(!"a final event of the wrong type");
+	}
+	if (k == K_DISC_AFTER && o->success)
+		miband_link_disconnect(&x.l); /* once the request is done */
+	o->fatal = o->error && miband_is_fatal(o->error);
+
+	/* documented outcomes */
+	if (k == K_DISC || k == K_DISC_AFTER) {
+		/* The request ends in DISCONNECTED; or first, when an
+		 * operation meets the dead link before the news of the break
+		 * does, in success (a write command is done once queued) or
+		 * that operation's failure; then the session ends. */
+		if (!o->success && o->error != MIBAND_E_DISCONNECTED &&
+		    o->error != MIBAND_E_WRITE_FAILED &&
+		    o->error != MIBAND_E_READ_FAILED &&
+		    o->error != MIBAND_E_SUBSCRIBE_FAILED)
+			report(sc, k, target, arg, miband_err_name(o->error));
+		CHECK(o->success || o->error == MIBAND_E_DISCONNECTED ||
+		      o->error == MIBAND_E_WRITE_FAILED ||
+		      o->error == MIBAND_E_READ_FAILED ||
+		      o->error == MIBAND_E_SUBSCRIBE_FAILED);
+		if (!o->fatal) {
+			r = wait_fatal(&x, &ev, BUDGET_MS);
+			if (r)
+				report(sc, k, target, arg,
+				       "not ended by the disconnect");
+			CHECK_EQ(r, 0);
+			CHECK_EQ(ev.error, MIBAND_E_DISCONNECTED);
+			CHECK_EQ(ev.request, MIBAND_REQ_NONE);
+			o->fatal = true;
+		}
+	} else if (o->fatal) {
+		report(sc, k, target, arg, miband_err_name(o->error));
+		CHECK(!"fatal without a disconnect");
+	} else if (k == K_STALL) {
+		const struct pk *p = &x.f.fired_pk;
+		int want = MIBAND_E_TIMEOUT;
+
+		CHECK(x.f.fired);
+		if (is_set_key_reply(p))
+			want = MIBAND_E_PAIR_TIMEOUT;
+		if (is_config_reply(p) && !sc->reply_required)
+			want = 0;
+		if (want ? o->error != want : !o->success)
+			report(sc, k, target, arg,
+			       o->success ? "success"
+					  : miband_err_name(o->error));
+		if (want)
+			CHECK_EQ(o->error, want);
+		else
+			CHECK(o->success);
+	} else if (k == K_CRYPTO_CLIENT || k == K_CRYPTO_BAND) {
+		/* the client's AES fails: CRYPTO; the band's RNG or AES:
+		 * it cannot answer, so the client's wait expires */
+		if (!o->success &&
+		    o->error != (k == K_CRYPTO_CLIENT ? MIBAND_E_CRYPTO
+						      : MIBAND_E_TIMEOUT))
+			report(sc, k, target, arg, miband_err_name(o->error));
+		if (!o->success)
+			CHECK_EQ(o->error, k == K_CRYPTO_CLIENT
+						   ? MIBAND_E_CRYPTO
+						   : MIBAND_E_TIMEOUT);
+	} else if (!o->success) {
+		if (!allowed(k, o->error))
+			report(sc, k, target, arg, miband_err_name(o->error));
+		CHECK(allowed(k, o->error));
+	}
+	/* A whole history batch, unless a packet was lost: a lost last
+	 * packet (or one overtaken by 10 02 01) goes unnoticed, since the
+	 * v1 protocol has no count to check it against (PROTOCOL.md 5);
+	 * only its samples are missing, and the next fetch starts after
+	 * the last sample received, so they come again. */
+	if (sc->req == MIBAND_REQ_FETCH && o->success &&
+	    (k == K_DROP || k == K_DUP || k == K_REORDER || k == K_STALL)) {
+		uint32_t want = x.bcfg.fetch_batch_max;
+		const struct pk *p = &x.f.fired_pk;
+
+		if ((k == K_DROP || k == K_REORDER) && x.f.fired &&
+		    p->ch == MIBAND_CH_FETCH_DATA && p->len > 1)
+			want -= (uint32_t)(p->len - 1) / 4;
+		if (x.nsamples != want)
+			report(sc, k, target, arg, "samples missing");
+		CHECK_EQ(x.nsamples, want);
+	}
+	/* values that arrive despite a fault are right, bar corruption */
+	if (k != K_CORRUPT && k != K_TRUNC && !x.samples_ok)
+		report(sc, k, target, arg, "wrong history samples");
+	CHECK(k == K_CORRUPT || k == K_TRUNC || x.samples_ok);
+
+	/* reusable, or cleanly ended */
+	if (o->fatal) {
+		DO(check_ended(&x, sc));
+		return;
+	}
+	x.sct.fail_at = 0;
+	x.bct.fail_at = 0;
+	r = settle(&x, SETTLE_MS);
+	if (r)
+		report(sc, k, target, arg, "the session died while idle");
+	CHECK_EQ(r, 0);
+	if (sc->req == MIBAND_REQ_AUTH)
+		DO(clean(&x, sc, MIBAND_REQ_AUTH, sc->auth));
+	else
+		DO(clean(&x, sc, sc->req, MIBAND_AUTH_STORED));
+}
+
+static void count(enum kind k, const struct outcome *o)
+{
+	n_cases[k]++;
+	n_total++;
+	n_ok[k] += o->success;
+	n_fatal[k] += o->fatal;
+}
+
+/* Every fault at every packet of one scenario. */
+static void scenario(const struct scenario *sc)
+{
+	static struct filt clean_run;
+	struct outcome o;
+	int i, n;
+	size_t b;
+
+	DO(run_case(sc, K_NONE, -1, 0, &clean_run, &o));
+	CHECK(o.success);
+	n = clean_run.npk;
+	CHECK(n > 0 && n < MAX_PK);
+	for (i = 0; getenv("MIBAND_FAULTS_VERBOSE") && i < n; i++) {
+		const struct pk *p = &clean_run.pk[i];
+
+		fprintf(stderr, "# %s packet %d: %s %s %s", sc->name, i,
+			p->dir == MIBAND_LINK_TO_BAND ? ">" : "<",
+			p->kind == MIBAND_ACTION_EVENT ? "notify" : "op",
+			miband_channel_info((enum miband_channel)p->ch)->name);
+		for (b = 0; b < p->len; b++)
+			fprintf(stderr, " %02x", p->data[b]);
+		fprintf(stderr, " (kind %d)\n", p->kind);
+	}
+	for (i = 0; i < n; i++) {
+		const struct pk *p = &clean_run.pk[i];
+		size_t cuts[3] = {p->len - 1, p->len / 2, 0};
+		int c;
+
+		DO(run_case(sc, K_DROP, i, 0, NULL, &o));
+		count(K_DROP, &o);
+		DO(run_case(sc, K_DUP, i, 0, NULL, &o));
+		count(K_DUP, &o);
+		DO(run_case(sc, K_REORDER, i, 0, NULL, &o));
+		count(K_REORDER, &o);
+		DO(run_case(sc, K_DISC, i, 0, NULL, &o));
+		count(K_DISC, &o);
+		if (p->dir == MIBAND_LINK_TO_CLIENT) {
+			DO(run_case(sc, K_STALL, i, 0, NULL, &o));
+			count(K_STALL, &o);
+		}
+		for (c = 0; p->len && c < 3; c++) {
+			if (c && cuts[c] == cuts[c - 1])
+				continue;
+			if (c == 2 && cuts[1] == 0)
+				continue;
+			DO(run_case(sc, K_TRUNC, i, cuts[c], NULL, &o));
+			count(K_TRUNC, &o);
+		}
+		for (b = 0; b < p->len; b++) {
+			DO(run_case(sc, K_CORRUPT, i, b, NULL, &o));
+			count(K_CORRUPT, &o);
+		}
+	}
+	DO(run_case(sc, K_DISC_AFTER, -1, 0, NULL, &o));
+	count(K_DISC_AFTER, &o);
+	if (sc->req == MIBAND_REQ_AUTH) {
+		enum kind k;
+
+		for (k = K_CRYPTO_CLIENT; k <= K_CRYPTO_BAND; k++) {
+			for (i = 1; i < 16; i++) {
+				DO(run_case(sc, k, i, 0, NULL, &o));
+				count(k, &o);
+				if (o.success)
+					break; /* no call left to fail */
+			}
+			CHECK(i < 16);
+		}
+	}
+}
+
+/* ---- the scenarios ---- */
+
+#define REQ(n, r)                                                         \
+	{                                                                 \
+		n, MIBAND_MODEL_MB3, r, MIBAND_AUTH_STORED, key_s, false, \
+			MIBAND_REQ_NONE                                   \
+	}
+
+static const struct scenario auth_scenarios[] = {
+	{"auth-pair-mb3", MIBAND_MODEL_MB3, MIBAND_REQ_AUTH, MIBAND_AUTH_PAIR,
+	 NULL, false, MIBAND_REQ_NONE},
+	{"auth-stored-mb3", MIBAND_MODEL_MB3, MIBAND_REQ_AUTH,
+	 MIBAND_AUTH_STORED, key_s, false, MIBAND_REQ_NONE},
+	{"auth-auto-fallback-mb3", MIBAND_MODEL_MB3, MIBAND_REQ_AUTH,
+	 MIBAND_AUTH_AUTO, key_other, false, MIBAND_REQ_NONE},
+	{"auth-pair-mb2", MIBAND_MODEL_MB2, MIBAND_REQ_AUTH, MIBAND_AUTH_PAIR,
+	 NULL, false, MIBAND_REQ_NONE},
+	{"auth-stored-mb4", MIBAND_MODEL_MB4, MIBAND_REQ_AUTH,
+	 MIBAND_AUTH_STORED, key_s, false, MIBAND_REQ_NONE},
+};
+
+static const struct scenario request_scenarios[] = {
+	REQ("battery", MIBAND_REQ_BATTERY),
+	REQ("steps", MIBAND_REQ_STEPS),
+	REQ("steps-follow", MIBAND_REQ_STEPS_FOLLOW),
+	REQ("time-get", MIBAND_REQ_TIME_GET),
+	REQ("time-set", MIBAND_REQ_TIME_SET),
+	REQ("devinfo", MIBAND_REQ_DEVINFO),
+	REQ("hr-oneshot", MIBAND_REQ_HR_ONESHOT),
+	REQ("hr-start", MIBAND_REQ_HR_START),
+	{"hr-stop", MIBAND_MODEL_MB3, MIBAND_REQ_HR_STOP, MIBAND_AUTH_STORED,
+	 key_s, false, MIBAND_REQ_HR_START},
+	REQ("hr-interval", MIBAND_REQ_HR_INTERVAL),
+	REQ("alert", MIBAND_REQ_ALERT),
+	REQ("call", MIBAND_REQ_CALL),
+	REQ("call-stop", MIBAND_REQ_CALL_STOP),
+	REQ("text", MIBAND_REQ_TEXT),
+	{"text-mb2", MIBAND_MODEL_MB2, MIBAND_REQ_TEXT, MIBAND_AUTH_STORED,
+	 key_s, false, MIBAND_REQ_NONE},
+	REQ("events-follow", MIBAND_REQ_EVENTS_FOLLOW),
+	REQ("config", MIBAND_REQ_CONFIG),
+	{"config-reply-required", MIBAND_MODEL_MB3, MIBAND_REQ_CONFIG,
+	 MIBAND_AUTH_STORED, key_s, true, MIBAND_REQ_NONE},
+	REQ("user", MIBAND_REQ_USER),
+	REQ("fetch", MIBAND_REQ_FETCH),
+};
+
+static void summary(const char *what)
+{
+	int k;
+
+	printf("# %s: %u fault-injection cases so far\n", what, n_total);
+	for (k = K_DROP; k < K_COUNT; k++)
+		if (n_cases[k])
+			printf("#   %-16s %5u cases, %5u ended in success, "
+			       "%4u fatal\n",
+			       kind_names[k], n_cases[k], n_ok[k], n_fatal[k]);
+}
+
+TEST(faults_auth)
+{
+	unsigned before = n_total;
+	size_t i;
+
+	for (i = 0; i < sizeof(auth_scenarios) / sizeof(auth_scenarios[0]); i++)
+		DO(scenario(&auth_scenarios[i]));
+	summary("auth");
+	CHECK(n_total - before > 500);
+}
+
+TEST(faults_every_request)
+{
+	bool seen[MIBAND_REQ_COUNT] = {false};
+	unsigned before = n_total;
+	size_t i;
+	int t;
+
+	for (i = 0;
+	     i < sizeof(request_scenarios) / sizeof(request_scenarios[0]);
+	     i++) {
+		DO(scenario(&request_scenarios[i]));
+		seen[request_scenarios[i].req] = true;
+	}
+	/* every request type has its scenario */
+	for (t = MIBAND_REQ_BATTERY; t < MIBAND_REQ_COUNT; t++) {
+		if (!seen[t])
+			fprintf(stderr, "#   no scenario for %s\n",
+				miband_request_name(
+					(enum miband_request_type)t));
+		CHECK(seen[t]);
+	}
+	summary("requests");
+	CHECK(n_total - before > 500);
+}
+
+/* The link's delay verdict: later packets overtake a delayed one. */
+TEST(link_delay_reorders)
+{
+	static struct fx x;
+	static const struct scenario sc = REQ("fetch", MIBAND_REQ_FETCH);
+	struct miband_event ev;
+
+	fx_init(&x, &sc, K_REORDER);
+	CHECK_EQ(miband_band_init(&x.b, &x.bcfg, key_s, 0), 0);
+	CHECK_EQ(miband_session_init(&x.s, &x.scfg, key_s), 0);
+	CHECK_EQ(miband_link_init(&x.l, &x.lcfg, &x.s, &x.b, 0), 0);
+	DO(clean(&x, &sc, MIBAND_REQ_AUTH, MIBAND_AUTH_STORED));
+	/* subscribe ctl, ack, subscribe data, ack, start, reply, 02, then
+	 * the first history packet (index 7): late, so the second one
+	 * arrives first with counter 1 */
+	x.f.armed = true;
+	x.f.target = 7;
+	x.samples_ok = true;
+	CHECK_EQ(start(&x, &sc, MIBAND_REQ_FETCH, MIBAND_AUTH_STORED), 0);
+	CHECK_EQ(wait_final(&x, MIBAND_REQ_FETCH, &ev, BUDGET_MS), 0);
+	CHECK(x.f.fired);
+	CHECK_EQ(x.f.fired_pk.ch, MIBAND_CH_FETCH_DATA);
+	CHECK_EQ(x.f.fired_pk.data[0], 0);
+	CHECK_EQ(ev.type, MIBAND_EV_ERROR);
+	CHECK_EQ(ev.error, MIBAND_E_FETCH_GAP);
+}
 
 /* Drains the session; returns the first write's bytes in w (or 0). */
 static size_t drain_write(struct miband_session *s, uint8_t *w,
@@ -145,4 +1015,5 @@ TEST(lost_ack_of_an_ended_request)
 	}
 }
 
-TEST_MAIN(T(late_ack_of_an_ended_request), T(lost_ack_of_an_ended_request))
+TEST_MAIN(T(late_ack_of_an_ended_request), T(lost_ack_of_an_ended_request),
+	  T(link_delay_reorders), T(faults_auth), T(faults_every_request))
