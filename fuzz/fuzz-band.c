@@ -43,9 +43,9 @@
 #include "fuzz.h"
 #include "miband/miband.h"
 
-static const uint8_t fuzz_key[16] = { 0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
-				      0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
-				      0x42, 0x43, 0x44, 0x45 };
+static const uint8_t fuzz_key[16] = {0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
+				     0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
+				     0x42, 0x43, 0x44, 0x45};
 
 struct state {
 	struct miband_band b;
@@ -65,7 +65,8 @@ static void drain(struct state *st)
 		st->actions++;
 		switch (a.type) {
 		case MIBAND_BAND_ACTION_NOTIFY:
-			FUZZ_ASSERT(a.len > 0 && a.len <= MIBAND_BAND_VALUE_MAX);
+			FUZZ_ASSERT(a.len > 0 &&
+				    a.len <= MIBAND_BAND_VALUE_MAX);
 			FUZZ_ASSERT((unsigned)a.channel < MIBAND_CH_COUNT);
 			FUZZ_ASSERT(st->connected);
 			FUZZ_ASSERT(st->subscribed[a.channel]);
@@ -83,7 +84,8 @@ static void drain(struct state *st)
 			    a.event.type == MIBAND_BAND_EV_CALL ||
 			    a.event.type == MIBAND_BAND_EV_CONFIG ||
 			    a.event.type == MIBAND_BAND_EV_USER)
-				FUZZ_ASSERT(a.event.u.text.len <= MIBAND_TEXT_MAX);
+				FUZZ_ASSERT(a.event.u.text.len <=
+					    MIBAND_TEXT_MAX);
 			break;
 		default:
 			FUZZ_ASSERT(!"unknown action");
@@ -135,7 +137,7 @@ static void do_write(struct state *st, struct fuzz_in *in, uint64_t now)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct state st;
-	struct fuzz_in in = { data, size };
+	struct fuzz_in in = {data, size};
 	struct miband_crypto_test ct;
 	struct miband_band_config cfg;
 	struct miband_band *b = &st.b;
@@ -148,7 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&st, 0, sizeof(st));
 	miband_crypto_test_init(&ct, 7);
 	ct.fail_at = fuzz_u8(&in) % 8;
-	miband_band_config_init(&cfg, (enum miband_model)(sel % MIBAND_MODEL_COUNT));
+	miband_band_config_init(&cfg,
+				(enum miband_model)(sel % MIBAND_MODEL_COUNT));
 	cfg.crypto = &miband_crypto_test;
 	cfg.crypto_ctx = &ct;
 	cfg.pairing = (enum miband_pairing_policy)((sel >> 3) % 4);
@@ -176,7 +179,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 1: {
 			bool on;
 
-			ch = (enum miband_channel)(fuzz_u8(&in) % MIBAND_CH_COUNT);
+			ch = (enum miband_channel)(fuzz_u8(&in) %
+						   MIBAND_CH_COUNT);
 			on = fuzz_u8(&in) & 1;
 			r = miband_band_on_subscribe(b, ch, on, now);
 			FUZZ_ASSERT(r >= 0 && r <= 0xff);
@@ -187,7 +191,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 2: {
 			size_t cap = fuzz_u8(&in) % sizeof(buf), got = 0;
 
-			ch = (enum miband_channel)(fuzz_u8(&in) % MIBAND_CH_COUNT);
+			ch = (enum miband_channel)(fuzz_u8(&in) %
+						   MIBAND_CH_COUNT);
 			r = miband_band_read(b, ch, now, buf, cap, &got);
 			FUZZ_ASSERT(r >= 0 && r <= 0xff);
 			if (r == 0)
@@ -198,11 +203,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 3:
 			now += fuzz_u16(&in);
-			for (i = 0; i < 1000 && miband_band_deadline_ms(b) <= now; i++) {
+			for (i = 0;
+			     i < 1000 && miband_band_deadline_ms(b) <= now;
+			     i++) {
 				miband_band_on_timeout(b, now);
 				drain(&st);
 				FUZZ_ASSERT(!b->authed || was_authed);
-				FUZZ_ASSERT(!memcmp(key, b->key, 16) || st.paired_events);
+				FUZZ_ASSERT(!memcmp(key, b->key, 16) ||
+					    st.paired_events);
 			}
 			FUZZ_ASSERT(miband_band_deadline_ms(b) > now);
 			break;
@@ -247,8 +255,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    miband_crypto_openssl.aes128_ecb(NULL, b->key,
 							     b->random, w + 2))
 				break;
-			r = miband_band_on_write(b, MIBAND_CH_AUTH, w, sizeof(w),
-						 false, now);
+			r = miband_band_on_write(b, MIBAND_CH_AUTH, w,
+						 sizeof(w), false, now);
 			FUZZ_ASSERT(r >= 0 && r <= 0xff);
 			if (r == 0)
 				FUZZ_ASSERT(!b->has_random);
@@ -264,6 +272,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	miband_band_wipe(b);
 	for (i = 0; i + sizeof(fuzz_key) <= sizeof(*b); i++)
-		FUZZ_ASSERT(memcmp((const uint8_t *)b + i, fuzz_key, sizeof(fuzz_key)));
+		FUZZ_ASSERT(memcmp((const uint8_t *)b + i, fuzz_key,
+				   sizeof(fuzz_key)));
 	return 0;
 }

@@ -362,7 +362,8 @@ static void fuzz_key_name(const char *s)
 	FUZZ_ASSERT(mb_key_name_valid(s) == ok);
 	/* a valid name is a plain file name */
 	if (ok)
-		FUZZ_ASSERT(!strchr(s, '/') && strcmp(s, ".") && strcmp(s, ".."));
+		FUZZ_ASSERT(!strchr(s, '/') && strcmp(s, ".") &&
+			    strcmp(s, ".."));
 }
 
 /* ---- escaping for a terminal and for JSON ---- */

@@ -114,7 +114,8 @@ static void check_text(const uint8_t *data, size_t size)
 		while (e < (size_t)n && msg[e])
 			e++;
 		FUZZ_ASSERT(e < (size_t)n);
-		FUZZ_ASSERT(e - off <= 32 && !memcmp(msg + off, title, e - off));
+		FUZZ_ASSERT(e - off <= 32 &&
+			    !memcmp(msg + off, title, e - off));
 		FUZZ_ASSERT(u8_valid(msg + off, e - off));
 	}
 
@@ -227,14 +228,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (miband_decode_device_event(data, size, &de) == 0) {
 		FUZZ_ASSERT(de.name != NULL && size >= 1 && de.code == data[0]);
-		FUZZ_ASSERT(!strcmp(de.name, miband_device_event_name(de.code)));
+		FUZZ_ASSERT(
+			!strcmp(de.name, miband_device_event_name(de.code)));
 	}
 	if (miband_decode_fetch_reply(data, size, &fr) == 0 && fr.cmd == 0x01 &&
 	    fr.status == 0x01) {
 		n = miband_encode_fetch_reply_start(buf, sizeof(buf), fr.status,
 						    fr.count, &fr.first);
 		FUZZ_ASSERT(n >= 15);
-		FUZZ_ASSERT(miband_decode_fetch_reply(buf, (size_t)n, &fr2) == 0);
+		FUZZ_ASSERT(miband_decode_fetch_reply(buf, (size_t)n, &fr2) ==
+			    0);
 		FUZZ_ASSERT(fr2.cmd == 0x01 && fr2.count == fr.count);
 		time_eq(&fr.first, &fr2.first);
 	}

@@ -39,18 +39,18 @@
 #include "fuzz.h"
 #include "miband/miband.h"
 
-static const uint8_t fuzz_key[16] = { 0xd8, 0x8c, 0xa0, 0xfe, 0xf5, 0x04,
-				      0xcc, 0x82, 0x73, 0x5f, 0x15, 0xfe,
-				      0xb6, 0xbf, 0x9b, 0x1f };
-static const uint8_t other_key[16] = { 0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
-				       0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
-				       0x42, 0x43, 0x44, 0x45 };
+static const uint8_t fuzz_key[16] = {0xd8, 0x8c, 0xa0, 0xfe, 0xf5, 0x04,
+				     0xcc, 0x82, 0x73, 0x5f, 0x15, 0xfe,
+				     0xb6, 0xbf, 0x9b, 0x1f};
+static const uint8_t other_key[16] = {0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
+				      0x36, 0x37, 0x38, 0x39, 0x40, 0x41,
+				      0x42, 0x43, 0x44, 0x45};
 
 struct state {
 	struct miband_session s;
 	bool fatal;
 	enum miband_request_type running; /* started, final event not seen */
-	int op;          /* operation handed out, not completed: its type */
+	int op; /* operation handed out, not completed: its type */
 	enum miband_channel op_ch;
 };
 
@@ -87,7 +87,8 @@ static void check_event(struct state *st, const struct miband_event *ev)
 		FUZZ_ASSERT(ev->u.devinfo.len <= MIBAND_VALUE_MAX);
 	if (ev->type == MIBAND_EV_DEVICE_EVENT)
 		FUZZ_ASSERT(ev->u.device_event.name != NULL);
-	if (ev->type == MIBAND_EV_AUTH_PROGRESS || ev->type == MIBAND_EV_AUTH_OK)
+	if (ev->type == MIBAND_EV_AUTH_PROGRESS ||
+	    ev->type == MIBAND_EV_AUTH_OK)
 		FUZZ_ASSERT(ev->request == MIBAND_REQ_AUTH);
 	if (!is_final(ev))
 		return;
@@ -212,7 +213,7 @@ static void do_request(struct state *st, struct fuzz_in *in, uint64_t now)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct state st;
-	struct fuzz_in in = { data, size };
+	struct fuzz_in in = {data, size};
 	struct miband_crypto_test ct;
 	struct miband_session_config cfg;
 	const uint8_t *p;
@@ -224,7 +225,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&st, 0, sizeof(st));
 	miband_crypto_test_init(&ct, 1);
 	ct.fail_at = fuzz_u8(&in) % 8; /* 0: never */
-	miband_session_config_init(&cfg, (enum miband_model)(sel % MIBAND_MODEL_COUNT));
+	miband_session_config_init(
+		&cfg, (enum miband_model)(sel % MIBAND_MODEL_COUNT));
 	cfg.crypto = &miband_crypto_test;
 	cfg.crypto_ctx = &ct;
 	cfg.allow_pair_fallback = sel & 0x08;
@@ -240,12 +242,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		switch (op % 10) {
 		case 0:
-			ch = (enum miband_channel)(fuzz_u8(&in) % MIBAND_CH_COUNT);
+			ch = (enum miband_channel)(fuzz_u8(&in) %
+						   MIBAND_CH_COUNT);
 			len = fuzz_bytes(&in, &p, 24);
 			miband_session_on_notify(&st.s, ch, p, len, now);
 			break;
 		case 1:
-			ch = (enum miband_channel)(fuzz_u8(&in) % MIBAND_CH_COUNT);
+			ch = (enum miband_channel)(fuzz_u8(&in) %
+						   MIBAND_CH_COUNT);
 			r = fuzz_u8(&in) & 1 ? 0 : MIBAND_E_WRITE_FAILED;
 			if ((st.op == MIBAND_ACTION_WRITE ||
 			     st.op == MIBAND_ACTION_SUBSCRIBE ||
@@ -255,7 +259,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			miband_session_on_write_done(&st.s, ch, r, now);
 			break;
 		case 2:
-			ch = (enum miband_channel)(fuzz_u8(&in) % MIBAND_CH_COUNT);
+			ch = (enum miband_channel)(fuzz_u8(&in) %
+						   MIBAND_CH_COUNT);
 			r = fuzz_u8(&in) & 1 ? 0 : MIBAND_E_READ_FAILED;
 			len = fuzz_bytes(&in, &p, 24);
 			if (st.op == MIBAND_ACTION_READ && st.op_ch == ch)
@@ -264,7 +269,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 3:
 			now += fuzz_u16(&in);
-			for (i = 0; i < 4 && miband_session_deadline_ms(&st.s) <= now; i++) {
+			for (i = 0;
+			     i < 4 && miband_session_deadline_ms(&st.s) <= now;
+			     i++) {
 				/* a due deadline presumes the operation in
 				 * flight lost (a running request's, or an
 				 * ended one's) */
@@ -284,8 +291,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			bool busy = miband_session_is_busy(&st.s);
 
 			r = miband_session_start_auth(
-				&st.s, (enum miband_auth_mode)(fuzz_u8(&in) % 4),
-				now);
+				&st.s,
+				(enum miband_auth_mode)(fuzz_u8(&in) % 4), now);
 			if (r == 0) {
 				FUZZ_ASSERT(!st.fatal && !busy);
 				FUZZ_ASSERT(st.running == MIBAND_REQ_NONE);
@@ -312,8 +319,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	miband_session_wipe(&st.s);
 	for (i = 0; i + sizeof(fuzz_key) <= sizeof(st.s); i++) {
-		FUZZ_ASSERT(memcmp((const uint8_t *)&st.s + i, fuzz_key, sizeof(fuzz_key)));
-		FUZZ_ASSERT(memcmp((const uint8_t *)&st.s + i, other_key, sizeof(other_key)));
+		FUZZ_ASSERT(memcmp((const uint8_t *)&st.s + i, fuzz_key,
+				   sizeof(fuzz_key)));
+		FUZZ_ASSERT(memcmp((const uint8_t *)&st.s + i, other_key,
+				   sizeof(other_key)));
 	}
 	return 0;
 }

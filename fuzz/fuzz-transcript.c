@@ -172,7 +172,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			nl = memchr(p, '\n', (size_t)(end - p));
 			if (!nl)
 				nl = end;
-			FUZZ_ASSERT(nl - p < 1024 && !memchr(p, 0, (size_t)(nl - p)));
+			FUZZ_ASSERT(nl - p < 1024 &&
+				    !memchr(p, 0, (size_t)(nl - p)));
 		}
 	}
 	for (i = 0; i < t.n; i++) {
@@ -206,7 +207,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(r == 0);
 	FUZZ_ASSERT(t2.n == t.n);
 	for (i = 0; i < t.n; i++) {
-		const struct transcript_line *a = &t.lines[i], *b = &t2.lines[i];
+		const struct transcript_line *a = &t.lines[i],
+					     *b = &t2.lines[i];
 
 		FUZZ_ASSERT(a->kind == b->kind && a->ch == b->ch);
 		FUZZ_ASSERT(a->len == b->len &&
