@@ -41,4 +41,12 @@ read -r ct cd cb _ < <(arm-none-eabi-size "$probe/client.elf" | tail -1)
 read -r et ed eb _ < <(arm-none-eabi-size "$probe/empty.elf" | tail -1)
 printf '%-28s %6d %6d %6d   (auth + battery/steps/time, linked, AES excluded)\n' \
 	"client engine in firmware" $((ct - et)) $((cd - ed)) $((cb - eb))
+# The same firmware with the client engine's optional features left out
+# (config.h: MIBAND_FEATURE_FETCH, _TEXT, _EVENTS = 0).
+MIN="-DMIBAND_FEATURE_FETCH=0 -DMIBAND_FEATURE_TEXT=0 -DMIBAND_FEATURE_EVENTS=0"
+$FW $MIN bench/firmware/start.c bench/firmware/fw-client.c src/core/*.c $LD -o "$probe/min.elf"
+read -r mt md mb _ < <(arm-none-eabi-size "$probe/min.elf" | tail -1)
+printf '%-28s %6d %6d %6d   (same, FETCH/TEXT/EVENTS features off)\n' \
+	"client engine, minimal" $((mt - et)) $((md - ed)) $((mb - eb))
+# newlib's memcpy/memset are in both figures: the platform's libc
 rm -rf "$probe"

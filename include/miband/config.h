@@ -62,6 +62,24 @@
 #define MIBAND_LINK_QUEUE 16
 #endif
 
+/*
+ * Feature switches of the client engine, for firmware that needs less
+ * than everything.  A request of a feature left out returns
+ * MIBAND_E_UNSUPPORTED.  Linked Cortex-M4 text each saves (-Os,
+ * --gc-sections; see docs/PERFORMANCE.md): FETCH about 1 KiB (history
+ * transfer), TEXT about 1 KiB (calls and app notifications: UTF-8
+ * cutting, chunking), EVENTS about 0.3 KiB (device-event names).
+ */
+#ifndef MIBAND_FEATURE_FETCH
+#define MIBAND_FEATURE_FETCH 1
+#endif
+#ifndef MIBAND_FEATURE_TEXT
+#define MIBAND_FEATURE_TEXT 1
+#endif
+#ifndef MIBAND_FEATURE_EVENTS
+#define MIBAND_FEATURE_EVENTS 1
+#endif
+
 /* Default deadlines (milliseconds); all can be changed per session. */
 #ifndef MIBAND_DEFAULT_PAIR_TIMEOUT_MS
 #define MIBAND_DEFAULT_PAIR_TIMEOUT_MS 30000u /* waiting for the tap */

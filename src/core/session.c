@@ -241,10 +241,12 @@ static struct miband__queued *q_at(struct miband_session *s, unsigned i)
 	return &s->q[(s->qhead + i) % MIBAND_ACTION_QUEUE];
 }
 
+#if MIBAND_FEATURE_FETCH
 static struct miband__queued *q_tail(struct miband_session *s)
 {
 	return s->qlen ? q_at(s, s->qlen - 1u) : NULL;
 }
+#endif
 
 static bool q_has_op(const struct miband_session *s)
 {
@@ -688,6 +690,7 @@ static enum miband_channel devinfo_channel(enum miband_devinfo f)
  * into "title\nbody" cut on a character boundary.  Writes the alert into
  * buf; returns its length or MIBAND_E_BAD_UTF8 / MIBAND_E_INVAL.
  */
+#if MIBAND_FEATURE_TEXT
 static int mb2_alert(const uint8_t *m, size_t len, uint8_t *buf, size_t cap)
 {
 	size_t off, t0, tlen, b0, blen, room, n;
@@ -727,6 +730,7 @@ static int mb2_alert(const uint8_t *m, size_t len, uint8_t *buf, size_t cap)
 	}
 	return (int)n;
 }
+#endif
 
 /* Returns true when the step issued something or the request ended;
  * false when the step had nothing to do (run() goes on). */
@@ -825,6 +829,7 @@ static bool step(struct miband_session *s, uint64_t now)
 			return op_write_bytes(s, MIBAND_CH_ALERT, &r->u.level,
 					      1, false, now);
 		break;
+#if MIBAND_FEATURE_TEXT
 	case MIBAND_REQ_CALL:
 		if (s->state == 0) {
 			n = miband_encode_new_alert(
@@ -868,6 +873,7 @@ static bool step(struct miband_session *s, uint64_t now)
 					false, now);
 		}
 		break;
+#endif
 	case MIBAND_REQ_CONFIG:
 		switch (s->state) {
 		case 0:
@@ -885,6 +891,7 @@ static bool step(struct miband_session *s, uint64_t now)
 			return op_write_bytes(s, MIBAND_CH_USER, r->u.raw.bytes,
 					      r->u.raw.len, true, now);
 		break;
+#if MIBAND_FEATURE_FETCH
 	case MIBAND_REQ_FETCH:
 		switch (s->state) {
 		case FS_SUB_CTL:
@@ -917,6 +924,7 @@ static bool step(struct miband_session *s, uint64_t now)
 					      false, now);
 		}
 		break;
+#endif
 	default:
 		break;
 	}
@@ -957,11 +965,16 @@ static int check_request(const struct miband_session *s,
 	case MIBAND_REQ_HR_START:
 	case MIBAND_REQ_HR_STOP:
 	case MIBAND_REQ_HR_INTERVAL:
-	case MIBAND_REQ_CALL_STOP:
-	case MIBAND_REQ_EVENTS_FOLLOW:
 		return 0;
+	case MIBAND_REQ_CALL_STOP:
+		return MIBAND_FEATURE_TEXT ? 0 : MIBAND_E_UNSUPPORTED;
+	case MIBAND_REQ_EVENTS_FOLLOW:
+		return MIBAND_FEATURE_EVENTS ? 0 : MIBAND_E_UNSUPPORTED;
 	case MIBAND_REQ_TIME_SET:
+		return miband_time_valid(&r->u.time);
 	case MIBAND_REQ_FETCH:
+		if (!MIBAND_FEATURE_FETCH)
+			return MIBAND_E_UNSUPPORTED;
 		return miband_time_valid(&r->u.time);
 	case MIBAND_REQ_DEVINFO:
 		return (unsigned)r->u.devinfo < MIBAND_DEVINFO_COUNT
@@ -969,6 +982,7 @@ static int check_request(const struct miband_session *s,
 			       : MIBAND_E_INVAL;
 	case MIBAND_REQ_ALERT:
 		return r->u.level <= MIBAND_ALERT_VIBRATE ? 0 : MIBAND_E_INVAL;
+#if MIBAND_FEATURE_TEXT
 	case MIBAND_REQ_CALL: {
 		int n;
 
@@ -992,6 +1006,11 @@ static int check_request(const struct miband_session *s,
 			       ? 0
 			       : MIBAND_E_INVAL;
 	}
+#else
+	case MIBAND_REQ_CALL:
+	case MIBAND_REQ_TEXT:
+		return MIBAND_E_UNSUPPORTED;
+#endif
 	case MIBAND_REQ_CONFIG:
 	case MIBAND_REQ_USER:
 		return r->u.raw.len >= 1 && r->u.raw.len <= write_max(s)
@@ -1062,6 +1081,7 @@ static void enter(struct miband_session *s)
 	}
 }
 
+#if MIBAND_FEATURE_FETCH
 static void fetch_ctl(struct miband_session *s, const uint8_t *data, size_t len,
 		      uint64_t now)
 {
@@ -1163,6 +1183,7 @@ static void fetch_data(struct miband_session *s, const uint8_t *data,
 	if (s->state == FS_DATA)
 		arm(s, now);
 }
+#endif
 
 void miband_session_on_notify(struct miband_session *s, enum miband_channel ch,
 			      const uint8_t *data, size_t len, uint64_t now)
@@ -1210,6 +1231,7 @@ void miband_session_on_notify(struct miband_session *s, enum miband_channel ch,
 				ev->u.steps = v.steps;
 		}
 		break;
+#if MIBAND_FEATURE_EVENTS
 	case MIBAND_CH_EVENTS:
 		if (subscribed(s, ch) &&
 		    miband_decode_device_event(data, len, &v.dev) == 0) {
@@ -1218,6 +1240,7 @@ void miband_session_on_notify(struct miband_session *s, enum miband_channel ch,
 				ev->u.device_event = v.dev;
 		}
 		break;
+#endif
 	case MIBAND_CH_CONFIG:
 		if (rt == MIBAND_REQ_CONFIG && s->state >= 1 &&
 		    miband_decode_config_reply(data, len, &cmd, &status) == 0 &&
@@ -1228,6 +1251,7 @@ void miband_session_on_notify(struct miband_session *s, enum miband_channel ch,
 				fail(s, MIBAND_E_REJECTED);
 		}
 		break;
+#if MIBAND_FEATURE_FETCH
 	case MIBAND_CH_FETCH_CTL:
 		if (rt == MIBAND_REQ_FETCH && s->state >= FS_START)
 			fetch_ctl(s, data, len, now);
@@ -1237,6 +1261,7 @@ void miband_session_on_notify(struct miband_session *s, enum miband_channel ch,
 		    (s->state == FS_GO || s->state == FS_DATA))
 			fetch_data(s, data, len, now);
 		break;
+#endif
 	default:
 		break;
 	}
