@@ -44,13 +44,6 @@
 #include "common/keys.h"
 #include "common/output.h"
 
-/* Without the BlueZ transport in the build, scan still lists `emu`. */
-#pragma weak miband_bluez_new
-#pragma weak miband_bluez_unref
-#pragma weak miband_bluez_scan_sync
-#pragma weak miband_bluez_last_error
-#pragma weak miband_bluez_config_init
-
 #define DEFAULT_SCAN_MS 10000u
 #define DEFAULT_CONNECT_MS 30000u
 #define FOLLOW_SLICE_MS 1000u
@@ -1680,12 +1673,6 @@ static int cmd_scan(struct ctx *c, const struct command *cmd, int argc,
 	}
 	if (c->device)
 		return 0;
-	if (!miband_bluez_new) {
-		mb_note("%s: this build has no BlueZ transport: only the "
-			"emulated band is listed",
-			MB_PROG);
-		return 0;
-	}
 	miband_bluez_config_init(&cfg);
 	cfg.adapter = c->adapter;
 	r = miband_bluez_new(&cfg, &bz);
