@@ -7,7 +7,8 @@
 # A machine that cannot run the VM (no qemu or Debian packages, no space,
 # no kernel download, image build fails) FAILS this test with a loud
 # message.  MIBAND_SKIP_VM=1 skips it, loudly too; nothing skips silently.
-# MIBAND_VM_ONLY="a b" runs only the named scenarios.
+# MIBAND_VM_ONLY="a b" runs only the named scenarios; the benchmarks
+# (scenarios/bench-*.sh) run only when named there or with run.sh.
 set -uo pipefail
 BUILD=$(cd "${1:?usage: vm.test.sh BUILD_DIR [SOURCE_DIR]}" && pwd)
 SRC=${2:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -49,7 +50,7 @@ T1=$(date +%s.%N)
 echo "vm: image ready in $(el "$T0" "$T1") s"
 export MIBAND_VM_IMAGE_CHECKED=1
 
-scenarios=${MIBAND_VM_ONLY:-$(cd "$VM/scenarios" && ls -- *.sh | sed 's/\.sh$//')}
+scenarios=${MIBAND_VM_ONLY:-$(cd "$VM/scenarios" && ls -- *.sh | grep -v '^bench-' | sed 's/\.sh$//')}
 pass=0
 fail=0
 summary=
