@@ -11,6 +11,8 @@
 #   3. clang build (warnings as errors), and a minimal build without
 #      BlueZ and the store, with the mbedTLS backend, and its tests
 #   4. Cortex-M4 cross build of src/core + src/emu, with its size
+#   5. time-boxed fuzzing of every harness (scripts/fuzz-ci.sh; seconds
+#      per target in MIBAND_FUZZ_SECONDS, default 20)
 # Ends with one line `N passed, N failed` and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -99,6 +101,10 @@ if cmake -S . -B build-m4 -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake \
 else
 	cat build-m4.configure.log; record cortex-m4 1
 fi
+
+echo "== stage 5: fuzzing, ${MIBAND_FUZZ_SECONDS:-20} s per target"
+scripts/fuzz-ci.sh -b build-fuzz
+record fuzz $?
 
 echo "== test.sh: $(( $(date +%s) - T0 )) s"
 [ -z "$failures" ] || echo "failed stages/suites:$failures"
