@@ -13,6 +13,8 @@
 #   4. Cortex-M4 cross build of src/core + src/emu, with its size
 #   5. time-boxed fuzzing of every harness (scripts/fuzz-ci.sh; seconds
 #      per target in MIBAND_FUZZ_SECONDS, default 20)
+#   6. the CLI script tests again, mibandctl under valgrind memcheck
+#      (scripts/valgrind.sh: any error or leak fails)
 # Ends with one line `N passed, N failed` and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -105,6 +107,21 @@ fi
 echo "== stage 5: fuzzing, ${MIBAND_FUZZ_SECONDS:-20} s per target"
 scripts/fuzz-ci.sh -b build-fuzz
 record fuzz $?
+
+echo "== stage 6: the CLI tests with mibandctl under valgrind memcheck"
+if [ -x build/mibandctl ]; then
+	rm -rf build/valgrind
+	MIBANDCTL_WRAPPER="$PWD/scripts/valgrind.sh" MIBAND_VALGRIND_LOGS="$PWD/build/valgrind" \
+		run_ctest build valgrind -R '^(cli-.*|history-cli)$'
+	# every report fails the stage, also where a test let the exit pass
+	reports=$(find build/valgrind -name 'vg.*.log' -size +0 2>/dev/null)
+	[ -z "$reports" ] || { echo "valgrind reports:"; cat $reports; }
+	runs=$(find build/valgrind -name 'vg.*.log' 2>/dev/null | wc -l)
+	echo "valgrind: $runs runs of mibandctl checked"
+	record valgrind-reports "$([ -z "$reports" ] && [ "$runs" -gt 0 ] && echo 0 || echo 1)"
+else
+	echo "test.sh: no build/mibandctl (stage 1 failed)"; record valgrind 1
+fi
 
 echo "== test.sh: $(( $(date +%s) - T0 )) s"
 [ -z "$failures" ] || echo "failed stages/suites:$failures"

@@ -122,7 +122,12 @@ kill -INT "$pid"
 cat <&3 >/dev/null
 exec 3<&-
 wait "$pid" || true
-check "the running process shows --key's value overwritten" grep -q -- '--key xxxxxxxx' "$T/cmdline"
-check "... and not the key" sh -c "! grep -qi '$KEY' '$T/cmdline'"
+if [ -n "${MIBANDCTL_WRAPPER:-}" ]; then
+	# the wrapper (valgrind) holds the arguments in its own command line
+	ok "the running process shows --key's value overwritten # SKIP under MIBANDCTL_WRAPPER"
+else
+	check "the running process shows --key's value overwritten" grep -q -- '--key xxxxxxxx' "$T/cmdline"
+	check "... and not the key" sh -c "! grep -qi '$KEY' '$T/cmdline'"
+fi
 
 finish

@@ -12,6 +12,12 @@ M="$build/mibandctl"
 [ -x "$M" ] || { echo "not ok - $M not built"; exit 1; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+# as in tests/data/cli/lib.sh: mibandctl under a wrapper (valgrind)
+if [ -n "${MIBANDCTL_WRAPPER:-}" ]; then
+	printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$MIBANDCTL_WRAPPER" "$M" >"$T/mibandctl"
+	chmod +x "$T/mibandctl"
+	M="$T/mibandctl"
+fi
 export HOME="$T/home" TZ=UTC MIBANDCTL_EMU_CLOCK=1764000000
 unset XDG_DATA_HOME XDG_CONFIG_HOME XDG_STATE_HOME MIBANDCTL_EMU_FAULT
 mkdir -p "$HOME"

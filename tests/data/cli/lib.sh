@@ -18,6 +18,13 @@ export XDG_STATE_HOME="$T/state"
 export XDG_DATA_HOME="$T/data"
 mkdir -p "$HOME"
 chmod 700 "$T"
+# MIBANDCTL_WRAPPER: a command that runs mibandctl, e.g. under valgrind
+# (test.sh: scripts/valgrind.sh); "$M" stays one word for the tests.
+if [ -n "${MIBANDCTL_WRAPPER:-}" ]; then
+	printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$MIBANDCTL_WRAPPER" "$M" >"$T/mibandctl"
+	chmod +x "$T/mibandctl"
+	M="$T/mibandctl"
+fi
 # A zone with DST in POSIX form (no tzdata needed): +01:00 in November.
 export TZ="CET-1CEST,M3.5.0,M10.5.0/3"
 export LC_ALL=C
