@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The key is never shown: a full session's stdout, stderr (--verbose
-# included), JSON and trace are searched for the key as hex (any case,
+# included, error paths with near-keys too), JSON, traces and the history
+# database are searched for the key as hex (any case,
 # with or without separators), base64 (every alignment, standard and
 # URL-safe) and raw bytes; only the documented 2-byte prefix may appear.
 # The same search finds the key where it must be (the key store, a
@@ -32,6 +33,26 @@ for args in "auth -v" "auth --json -v" "info -v" "battery --json" "steps -v" \
 	record $args --trace "$OUT/t$i.btsnoop"
 done
 record battery -v --trace "$OUT/last.btsnoop"
+# error paths: near-keys (one digit short, one wrong, one too many) of
+# the stored key, in human and JSON output
+record auth -v --key "${key:0:31}"
+record auth --json -v --key "${key:0:31}g"
+record auth -v --key "$key 00"
+# the history store: nothing of the key in the database or its exports
+record sync -v --json
+record export --format jsonl
+record stats
+# a key imported from stdin
+OTHER=7f0e1d2c3b4a59687786950413223140
+i=$((i + 1))
+set +e
+printf '%s\n' "$OTHER" | "$M" keys import --device C8:0F:10:12:34:56 --alias other -v \
+	>"$OUT/$i.out" 2>"$OUT/$i.err"
+echo "$?" >"$OUT/$i.rc"
+set -e
+check "keys import from stdin succeeded" test "$(cat "$OUT/$i.rc")" = 0
+record keys list -v --json
+record keys forget other # "the only band in the key store" again
 # --follow as well, ended by SIGTERM after its first lines
 rm -f "$T/fifo" && mkfifo "$T/fifo"
 MIBANDCTL_EMU_SPEED=50 "$M" hr --follow -v --json >"$T/fifo" 2>"$OUT/follow.err" &
@@ -93,6 +114,14 @@ else
 fi
 found=$(search "$KEY" $(cat "$T/files"))
 check "a --key given on the command line is not echoed either" test -z "$found"
+found=$(search 000102030405060708090a0b0c0d0e0f $(cat "$T/files"))
+check "nor a wrong --key the band refused" test -z "$found"
+found=$(search "$OTHER" $(cat "$T/files"))
+check "nor a key imported from stdin" test -z "$found"
+DB="$XDG_DATA_HOME/miband/miband.db"
+check "sync wrote the history database" test -s "$DB"
+found=$(search "$key" "$DB"*)
+check "the history database holds nothing of the key" test -z "$found"
 check "the 2-byte prefix and fingerprint are what is shown" \
 	grep -q "key ${key:0:4}\.\.\., SHA256:" "$OUT/1.out"
 
