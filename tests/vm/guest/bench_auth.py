@@ -12,10 +12,11 @@
       miband-emu spent during the run (/proc/PID/stat).  Prints each run
       and a table of medians.
 
-  bench_auth.py att --address A --key K CLIENT
+  bench_auth.py att --address A --key K [--label L] CLIENT
       One more run of CLIENT (mibandctl or bleak) under `btmon -w`, then
       the ATT operations of hci1 (the central) from the LE connection to
       the 10 03 01 notification, by kind, and every operation in order.
+      L names the run in the output (default: CLIENT).
 
   bench_auth.py parse FILE
       The same count over a btmon text dump (btmon -r FILE.btsnoop).
@@ -321,7 +322,8 @@ def report_att(lines, label):
 
 
 def cmd_att(args):
-    snoop = '/tmp/att-%s.btsnoop' % args.client
+    label = args.label or args.client
+    snoop = '/tmp/att-%s.btsnoop' % label.replace(' ', '-')
     mon = subprocess.Popen(['btmon', '-w', snoop], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     time.sleep(0.5)  # let btmon open the monitor socket
@@ -336,9 +338,9 @@ def cmd_att(args):
         return 1
     txt = subprocess.run(['btmon', '-r', snoop], capture_output=True,
                          text=True).stdout
-    with open('/tmp/att-%s.txt' % args.client, 'w') as f:
+    with open(snoop.replace('.btsnoop', '.txt'), 'w') as f:
         f.write(txt)
-    return report_att(txt.splitlines(), args.client)
+    return report_att(txt.splitlines(), label)
 
 
 def main():
@@ -356,6 +358,7 @@ def main():
             p.add_argument('--pause', type=float, default=0.5)
             p.add_argument('--timeline', action='store_true')
         else:
+            p.add_argument('--label')
             p.add_argument('client', choices=('mibandctl', 'bleak'))
     p = sub.add_parser('parse')
     p.add_argument('file')
