@@ -232,6 +232,7 @@ struct fake {
 	int n_connect, n_start_discovery, n_stop_discovery, n_filter;
 	int n_start_notify, n_acquire, n_write_cmd, n_write_req, n_read;
 	int n_disconnect;
+	int n_calls, n_managed_objects; /* every method call; the tree */
 	int discovering;
 	sd_bus_message *stop_msg;
 	int filter_uuids;
@@ -851,6 +852,25 @@ static void fake_export_device(struct fake *f, struct fobj *d)
 
 /* ---- thread ---- */
 
+/* Counts every method call the fake gets, and GetManagedObjects (which
+ * sd-bus's object manager answers without a handler of ours). */
+static int on_filter(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	struct fake *f = ud;
+	uint8_t type = 0;
+
+	(void)e;
+	if (sd_bus_message_get_type(m, &type) < 0 ||
+	    type != SD_BUS_MESSAGE_METHOD_CALL)
+		return 0;
+	fake_count(f, &f->n_calls);
+	if (sd_bus_message_is_method_call(m,
+					  "org.freedesktop.DBus.ObjectManager",
+					  "GetManagedObjects"))
+		fake_count(f, &f->n_managed_objects);
+	return 0;
+}
+
 static int on_cmd(sd_event_source *s, int fd, uint32_t revents, void *ud)
 {
 	struct fake *f = ud;
@@ -902,6 +922,7 @@ static void *fake_main(void *ud)
 
 	sd_event_new(&f->ev);
 	sd_bus_open_system(&f->bus);
+	sd_bus_add_filter(f->bus, NULL, on_filter, f);
 	sd_bus_attach_event(f->bus, f->ev, 0);
 	sd_event_add_io(f->ev, NULL, f->cmd_fd, EPOLLIN, on_cmd, f);
 	sd_event_add_time(f->ev, &f->band_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
@@ -1578,6 +1599,39 @@ TEST(auth_and_requests)
 	fake_stop(f);
 }
 
+TEST(reconnect_costs_only_the_handshake)
+{
+	/* issue 7: a band BlueZ knows, a stored key.  One object-tree read,
+	 * no discovery, one Connect, one property read, notifications on
+	 * auth enabled once, the two auth writes, nothing else. */
+	struct fake_cfg fc = {.device_known = true};
+	struct miband_session s;
+	struct fake *f;
+	struct miband_bluez *bz;
+
+	NEED_BUS();
+	f = fake_start(&fc);
+	bz = client(MIBAND_BLUEZ_NOTIFY_AUTO);
+	CHECK(bz);
+	CHECK_EQ(miband_bluez_connect_sync(bz, BAND_ADDR, 5000), 0);
+	CHECK_EQ(authenticate(bz, &s), 0);
+	CHECK_EQ(fake_get(f, &f->n_managed_objects), 1);
+	CHECK_EQ(fake_get(f, &f->n_filter), 0);
+	CHECK_EQ(fake_get(f, &f->n_start_discovery), 0);
+	CHECK_EQ(fake_get(f, &f->n_connect), 1);
+	CHECK_EQ(fake_get(f, &f->n_start_notify), 1);
+	CHECK_EQ(fake_get(f, &f->n_acquire), 0);
+	CHECK_EQ(fake_get(f, &f->n_write_cmd), 2);
+	CHECK_EQ(fake_get(f, &f->n_write_req), 0);
+	CHECK_EQ(fake_get(f, &f->n_read), 0);
+	/* those five calls plus the one GetAll(Device1) after Connect */
+	CHECK_EQ(fake_get(f, &f->n_calls), 6);
+	miband_bluez_attach_session(bz, NULL, NULL, NULL);
+	miband_session_wipe(&s);
+	miband_bluez_unref(bz);
+	fake_stop(f);
+}
+
 TEST(read_echo_is_not_a_notification)
 {
 	/* everything through StartNotify: steps are subscribed, then read;
@@ -1798,5 +1852,6 @@ TEST_MAIN(T(map_error), T(parse_address), T(guess_model), T(no_bluez),
 	  T(objects_after_services_resolved),
 	  T(connect_failure_keeps_dbus_error), T(already_connected_is_instant),
 	  T(not_found_and_no_service), T(auth_and_requests),
+	  T(reconnect_costs_only_the_handshake),
 	  T(read_echo_is_not_a_notification), T(peer_drop_and_reconnect),
 	  T(hup_on_acquired_socket), T(bluetoothd_leaves), T(sd_event_attach))
