@@ -164,10 +164,14 @@ static bool need_bus(void)
 		bus_state = bus_start() ? 1 : -1;
 		atexit(bus_stop);
 	}
-	if (bus_state < 0)
-		printf("# no dbus-daemon: skipped\n");
 	return bus_state > 0;
 }
+
+#define NEED_BUS()                                                             \
+	do {                                                                   \
+		if (!need_bus())                                               \
+			SKIP("needs dbus-daemon (Debian package dbus-daemon)"); \
+	} while (0)
 
 /* ------------------------------------------------------------------ */
 /* the fake bluetoothd */
@@ -976,8 +980,7 @@ TEST(registers_app_then_advertisement_mb3)
 	struct robj *o;
 	int i;
 
-	if (!need_bus())
-		return;
+	NEED_BUS();
 	CHECK_EQ(start(&w, MIBAND_MODEL_MB3, 0x0011, false, 0), 0);
 	f = snapshot(&w);
 	/* the GATT application is in place before anyone can connect */
@@ -1019,8 +1022,7 @@ TEST(mb2_serves_every_real_handle_when_allowed)
 	struct fake *f;
 	struct robj *o;
 
-	if (!need_bus())
-		return;
+	NEED_BUS();
 	/* a bluetoothd whose own services end below the band's (none) */
 	CHECK_EQ(start(&w, MIBAND_MODEL_MB2, 0, false, 0), 0);
 	f = snapshot(&w);
@@ -1051,8 +1053,7 @@ TEST(mb2_keeps_the_handles_above_bluetoothds_own)
 	struct fake *f;
 	int i, i180a = -1, ifee1 = -1;
 
-	if (!need_bus())
-		return;
+	NEED_BUS();
 	/* bluez 5.66 with DeviceID=false: GAP + GATT up to 0x0011 */
 	CHECK_EQ(start(&w, MIBAND_MODEL_MB2, 0x0011, false, 0), 0);
 	f = snapshot(&w);
@@ -1087,8 +1088,7 @@ TEST(auth_over_dbus_and_att_errors)
 	struct world w;
 	struct call c;
 
-	if (!need_bus())
-		return;
+	NEED_BUS();
 	CHECK_EQ(start(&w, MIBAND_MODEL_MB3, 0x0011, false, 0), 0);
 	fake_cmd(w.fake, 1); /* a central connects */
 	/* before auth the battery is protected: 0x05 has no name in bluez
@@ -1128,8 +1128,7 @@ TEST(wrong_answer_gets_10_03_04)
 	uint8_t ans[18] = {0x03, 0x00}, bad[16];
 	struct world w;
 
-	if (!need_bus())
-		return;
+	NEED_BUS();
 	CHECK_EQ(start(&w, MIBAND_MODEL_MB3, 0x0011, false, 0), 0);
 	/* bluetoothd calls StartNotify at once but signals Connected from an
 	 * idle handler: the CCCD write can come first */
@@ -1170,8 +1169,7 @@ TEST(acquired_sockets_carry_writes_and_notifications)
 	uint8_t buf[64];
 	ssize_t n;
 
-	if (!need_bus())
-		return;
+	NEED_BUS();
 	CHECK_EQ(start(&w, MIBAND_MODEL_MB3, 0x0011, true, 0), 0);
 	f = snapshot(&w);
 	o = find_obj(f, HUAMI("0009"), 1);
@@ -1217,8 +1215,7 @@ TEST(unauthenticated_link_is_dropped_on_the_engines_deadline)
 	struct world w;
 	uint64_t t0;
 
-	if (!need_bus())
-		return;
+	NEED_BUS();
 	CHECK_EQ(start(&w, MIBAND_MODEL_MB3, 0x0011, false, 300), 0);
 	t0 = mono_ms();
 	fake_cmd(w.fake, 1);
@@ -1236,8 +1233,7 @@ TEST(stop_drops_the_link_then_unregisters)
 	struct fake *f;
 	struct call c;
 
-	if (!need_bus())
-		return;
+	NEED_BUS();
 	CHECK_EQ(start(&w, MIBAND_MODEL_MB3, 0x0011, false, 0), 0);
 	/* a read names the connected central */
 	c = app_call(&w, SIG16("2a50"), "ReadValue", NULL, 0);
@@ -1265,8 +1261,7 @@ TEST(bluetoothd_leaving_the_bus_is_reported)
 {
 	struct world w;
 
-	if (!need_bus())
-		return;
+	NEED_BUS();
 	CHECK_EQ(start(&w, MIBAND_MODEL_MB3, 0x0011, false, 0), 0);
 	fake_cmd(w.fake, 3);
 	CHECK(pump(&w, state_error, NULL, 5000));
@@ -1280,8 +1275,7 @@ TEST(no_bluetoothd)
 	struct miband__periph *p = NULL;
 	sd_event *ev = NULL;
 
-	if (!need_bus())
-		return;
+	NEED_BUS();
 	cleanup();
 	sd_event_new(&ev);
 	miband__periph_config_init(&cfg, MIBAND_MODEL_MB3);
