@@ -10,8 +10,8 @@
 #include "miband/miband.h"
 #include "runner.h"
 
-static const uint8_t KEY[16] = { 1, 2, 3, 4, 5, 6, 7, 8,
-				 9, 10, 11, 12, 13, 14, 15, 16 };
+static const uint8_t KEY[16] = {1, 2,  3,  4,  5,  6,  7,  8,
+				9, 10, 11, 12, 13, 14, 15, 16};
 
 /* A client session linked in process to the band engine. */
 struct pair {
@@ -70,8 +70,7 @@ TEST(left_out_requests_are_unsupported)
 {
 	static const enum miband_request_type off[] = {
 		MIBAND_REQ_FETCH, MIBAND_REQ_CALL, MIBAND_REQ_CALL_STOP,
-		MIBAND_REQ_TEXT, MIBAND_REQ_EVENTS_FOLLOW
-	};
+		MIBAND_REQ_TEXT, MIBAND_REQ_EVENTS_FOLLOW};
 	struct miband_request req;
 	struct pair p;
 	size_t i;

@@ -4,9 +4,11 @@
  * through test_fail_at() (the CHECK macros), is skipped through
  * test_skip() (SKIP), and passes otherwise.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "runner.h"
 
 #include <stdarg.h>
+#include <time.h>
 
 int test__failed;
 const char *test__name;
@@ -66,8 +68,15 @@ int test_hex(const char *hex, uint8_t *buf, size_t cap)
 	return hi < 0 ? (int)n : -1;
 }
 
-int test_main(const struct test_case *cases, size_t n, int argc,
-	      char **argv)
+uint64_t test_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int test_main(const struct test_case *cases, size_t n, int argc, char **argv)
 {
 	size_t i;
 	int passed = 0, failed = 0, skipped = 0, idx = 0;

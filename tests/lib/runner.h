@@ -99,6 +99,9 @@ void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * or -1. */
 int test_hex(const char *hex, uint8_t *buf, size_t cap);
 
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t test_mono_ms(void);
+
 /* Runs the cases (only the one named argv[1], if given) and returns the
  * suite's exit status. */
 int test_main(const struct test_case *cases, size_t n, int argc,
