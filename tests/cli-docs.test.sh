@@ -3,7 +3,7 @@
 # bash completion know every command, option and config key that --help
 # lists, the man page documents every exit status, and it renders
 # without warnings.
-. "$2/tests/data/cli/lib.sh" "$1" "$2"
+. "$2/tests/lib/cli.sh" "$1" "$2"
 MAN="$src/docs/mibandctl.1"
 COMP="$src/completion/mibandctl.bash"
 

@@ -3,7 +3,7 @@
 # human output and its JSON output against golden transcripts, the band's
 # state kept between commands, and the exit status of each failure class.
 # ctest passes the build dir ($1) and the source dir ($2).
-. "$2/tests/data/cli/lib.sh" "$1" "$2"
+. "$2/tests/lib/cli.sh" "$1" "$2"
 
 # A transcript: "$ mibandctl ARGS", what it printed (stdout, then stderr),
 # and its exit status.  Keys (here always $KEY) never appear in full.

@@ -1,5 +1,5 @@
 /*
- * Built by tests/features.test.sh with the client engine's optional
+ * Built by tests/core-features.test.sh with the client engine's optional
  * features off (MIBAND_FEATURE_FETCH/TEXT/EVENTS = 0): requests of those
  * features are refused with MIBAND_E_UNSUPPORTED and queue nothing, and
  * what is left (auth, battery, time) still works against the band engine.

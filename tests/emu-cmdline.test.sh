@@ -21,7 +21,7 @@ check() { # check NAME CMD...
 	fi
 }
 [ -x "$E" ] || { echo "not ok 1 - $E not built"; echo "0 passed, 1 failed"; exit 1; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/emu-cli.XXXXXX")
+T=$(mktemp -d "${TMPDIR:-/tmp}/emu-cmdline.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
 "$E" --help >"$T/help" 2>&1

@@ -5,14 +5,14 @@
 # 100 days before 2025-11-24T16:00Z.  The C suite test-store checks the
 # samples themselves against miband_history_sample(); this checks the
 # commands: formats, ranges, idempotence, faults and resume, exit codes.
-#   tests/history-cli.test.sh BUILD_DIR [SOURCE_DIR]
+#   tests/cli-history.test.sh BUILD_DIR [SOURCE_DIR]
 set -uo pipefail
 build=$1
 M="$build/mibandctl"
 [ -x "$M" ] || { echo "not ok - $M not built"; exit 1; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-# as in tests/data/cli/lib.sh: mibandctl under a wrapper (valgrind)
+# as in tests/lib/cli.sh: mibandctl under a wrapper (valgrind)
 if [ -n "${MIBANDCTL_WRAPPER:-}" ]; then
 	printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$MIBANDCTL_WRAPPER" "$M" >"$T/mibandctl"
 	chmod +x "$T/mibandctl"
