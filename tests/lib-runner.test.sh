@@ -4,7 +4,8 @@
 # the closing line counts all three, and the exit status says which
 # outcome the suite had: 1 on a failure or when nothing ran, 77 (ctest's
 # SKIP_RETURN_CODE) when something was skipped, 0 only when all passed;
-# tests/lib/tap.sh, its shell side, likewise.
+# tests/lib/tap.sh, its shell side, likewise.  And test.sh's reading of
+# ctest's output (tests/lib/ctest-counts.sh) counts skips as skips.
 set -uo pipefail
 src=$2
 T=$(mktemp -d "${TMPDIR:-/tmp}/lib-runner.XXXXXX")
@@ -56,4 +57,33 @@ bash -c '. "$1"; skip b "no b"; not_ok c; finish' _ "$src/tests/lib/tap.sh" >"$T
 rc=$?
 check "tap.sh: a failure wins: finish returns 1" test "$rc" = 1
 check "tap.sh: closing line" line "0 passed, 1 failed, 1 skipped"
+# test.sh's reading of ctest (tests/lib/ctest-counts.sh) against a real
+# ctest: a passed, a skipped (exit 77), a disabled, a failed and a missing
+# test; skips must not count as passed nor as failed
+if command -v cmake >/dev/null && command -v ctest >/dev/null; then
+	mkdir -p "$T/ct"
+	cat >"$T/ct/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.16)
+project(counts NONE)
+enable_testing()
+add_test(NAME passes COMMAND true)
+add_test(NAME skips COMMAND sh -c "exit 77")
+add_test(NAME disabled COMMAND true)
+add_test(NAME fails COMMAND false)
+add_test(NAME missing COMMAND /nonexistent/program)
+set_tests_properties(skips PROPERTIES SKIP_RETURN_CODE 77)
+set_tests_properties(disabled PROPERTIES DISABLED TRUE)
+CMAKE
+	cmake -S "$T/ct" -B "$T/ct/b" >/dev/null 2>&1
+	(cd "$T/ct/b" && ctest -j2) >"$T/ct.log" 2>&1
+	. "$src/tests/lib/ctest-counts.sh"
+	check "ctest_counts: 1 passed, 2 failed, 2 skipped" test "$(ctest_counts "$T/ct.log")" = "1 2 2"
+	(cd "$T/ct/b" && ctest -R '^passes$') >"$T/ct.log" 2>&1
+	check "ctest_counts: 1 passed" test "$(ctest_counts "$T/ct.log")" = "1 0 0"
+	echo "garbage" >"$T/ct.log"
+	check "ctest_counts: no results is an error" eval '! ctest_counts "$T/ct.log" >/dev/null'
+else
+	skip "ctest_counts against a real ctest" "no cmake/ctest"
+fi
+
 finish
