@@ -57,6 +57,32 @@ bash -c '. "$1"; skip b "no b"; not_ok c; finish' _ "$src/tests/lib/tap.sh" >"$T
 rc=$?
 check "tap.sh: a failure wins: finish returns 1" test "$rc" = 1
 check "tap.sh: closing line" line "0 passed, 1 failed, 1 skipped"
+# golden (tests/lib/tap.sh): compares; MIBAND_UPDATE_GOLDEN=1 writes and
+# skips; any other value, or CI=true, fails and writes nothing
+printf 'new\n' >"$T/got"
+gold() { # gold ENV...: runs golden on a fresh golden file "old"
+	printf 'old\n' >"$T/gold"
+	env -u CI -u MIBAND_UPDATE_GOLDEN "$@" bash -c '. "$1"; golden g "$2" "$3"; finish' _ \
+		"$src/tests/lib/tap.sh" "$T/gold" "$T/got" >"$T/out" 2>&1
+	rc=$?
+}
+gold
+check "golden: a difference fails" test "$rc" = 1
+check "  and shows the diff" line "+new"
+gold MIBAND_UPDATE_GOLDEN=1
+check "golden: MIBAND_UPDATE_GOLDEN=1 skips the comparison" line "ok 1 - g # SKIP MIBAND_UPDATE_GOLDEN=1 rewrote $T/gold, not compared"
+check "  and writes the golden file" cmp -s "$T/gold" "$T/got"
+gold MIBAND_UPDATE_GOLDEN=yes
+check "golden: MIBAND_UPDATE_GOLDEN=yes fails" test "$rc" = 1
+check "  and writes nothing" grep -qx old "$T/gold"
+gold MIBAND_UPDATE_GOLDEN=1 CI=true
+check "golden: MIBAND_UPDATE_GOLDEN=1 with CI=true fails" test "$rc" = 1
+check "  and writes nothing" grep -qx old "$T/gold"
+cp "$T/got" "$T/gold2"
+env -u CI -u MIBAND_UPDATE_GOLDEN bash -c '. "$1"; golden g "$2" "$3"; finish' _ \
+	"$src/tests/lib/tap.sh" "$T/gold2" "$T/got" >"$T/out" 2>&1
+check "golden: equal files pass" line "ok 1 - g"
+
 # test.sh's reading of ctest (tests/lib/ctest-counts.sh) against a real
 # ctest: a passed, a skipped (exit 77), a disabled, a failed and a missing
 # test; skips must not count as passed nor as failed

@@ -3,6 +3,8 @@
 # never as passed: each skip path of the suites and of test.sh's stages
 # is taken here on purpose and its report checked.
 #   - the vm suite with MIBAND_SKIP_VM=1: exit 77 and says so
+#   - cli-emu with MIBAND_UPDATE_GOLDEN=1: the golden files are written
+#     (into a copy here) and the comparisons skipped
 # Needs mibandctl: built only with BlueZ and the store, as the cli suites.
 set -uo pipefail
 build=$1
@@ -19,5 +21,17 @@ rc=$?
 check "vm with MIBAND_SKIP_VM=1 exits 77 (skipped)" test "$rc" = 77
 check "  and says it did not run" has "vm: SKIPPED because MIBAND_SKIP_VM=1 is set."
 check "  as a TAP skip" has "ok 1 - vm # SKIP MIBAND_SKIP_VM=1"
+
+# ---- cli-emu with MIBAND_UPDATE_GOLDEN=1, on a copy of the golden files
+mkdir -p "$T/src/tests/data"
+ln -s "$src/tests/lib" "$T/src/tests/lib"
+cp -r "$src/tests/data/cli" "$T/src/tests/data/cli"
+: >"$T/src/tests/data/cli/emu-session.txt"
+MIBAND_UPDATE_GOLDEN=1 bash "$src/tests/cli-emu.test.sh" "$build" "$T/src" >"$T/out" 2>&1
+rc=$?
+check "cli-emu with MIBAND_UPDATE_GOLDEN=1 exits 77 (skipped)" test "$rc" = 77
+check "  skips the comparisons" \
+	has "transcript matches tests/data/cli/emu-session.txt # SKIP MIBAND_UPDATE_GOLDEN=1 rewrote"
+check "  and writes the golden file" cmp -s "$src/tests/data/cli/emu-session.txt" "$T/src/tests/data/cli/emu-session.txt"
 
 finish

@@ -29,6 +29,26 @@ check() {
 	shift
 	if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
+# golden NAME FILE GOT: the check NAME passes if the file GOT equals the
+# golden FILE (the diff is printed if not).  A developer who changed the
+# output on purpose sets MIBAND_UPDATE_GOLDEN=1: GOT is written into FILE
+# instead and the check is reported skipped, never passed (review the
+# change with git diff).  Any other value, and any value with CI=true,
+# fails the check without writing.
+golden() {
+	local name=$1 file=$2 got=$3
+	if [ -n "${MIBAND_UPDATE_GOLDEN:-}" ]; then
+		if [ "$MIBAND_UPDATE_GOLDEN" != 1 ] || [ "${CI:-}" = true ]; then
+			not_ok "$name: MIBAND_UPDATE_GOLDEN=$MIBAND_UPDATE_GOLDEN refused" \
+				"(only =1 rewrites golden files, and never with CI=true)"
+			return
+		fi
+		cp "$got" "$file"
+		skip "$name" "MIBAND_UPDATE_GOLDEN=1 rewrote $file, not compared"
+		return
+	fi
+	if diff -u "$file" "$got"; then ok "$name"; else not_ok "$name: differs (diff above)"; fi
+}
 finish() {
 	echo "$((n - fails - skips)) passed, $fails failed, $skips skipped"
 	[ "$fails" -eq 0 ] || return 1
