@@ -5,6 +5,8 @@
 #   - the vm suite with MIBAND_SKIP_VM=1: exit 77 and says so
 #   - cli-emu with MIBAND_UPDATE_GOLDEN=1: the golden files are written
 #     (into a copy here) and the comparisons skipped
+#   - scripts/fuzz-ci.sh with a target that ran zero executions, or did
+#     not say how many: the stage fails
 # Needs mibandctl: built only with BlueZ and the store, as the cli suites.
 set -uo pipefail
 build=$1
@@ -34,4 +36,27 @@ check "  skips the comparisons" \
 	has "transcript matches tests/data/cli/emu-session.txt # SKIP MIBAND_UPDATE_GOLDEN=1 rewrote"
 check "  and writes the golden file" cmp -s "$src/tests/data/cli/emu-session.txt" "$T/src/tests/data/cli/emu-session.txt"
 
+# ---- fuzz-ci.sh with targets that fuzzed nothing (stub clang, cmake
+# and harnesses: only the verdict is under test)
+mkdir -p "$T/stub" "$T/fz/fuzz"
+printf '#!/bin/sh\nexit 0\n' >"$T/stub/clang"
+printf '#!/bin/sh\nexit 0\n' >"$T/stub/cmake"
+fuzzer() { # fuzzer EXECS|-: a harness that prints that count (- none)
+	if [ "$1" = - ]; then
+		printf '#!/bin/sh\necho "INFO: Seed: 1"\nexit 0\n'
+	else
+		printf '#!/bin/sh\necho "stat::number_of_executed_units: %s"\nexit 0\n' "$1"
+	fi >"$T/fz/fuzz/fuzz-codec"
+	chmod +x "$T/stub/clang" "$T/stub/cmake" "$T/fz/fuzz/fuzz-codec"
+	PATH="$T/stub:$PATH" bash "$src/scripts/fuzz-ci.sh" -t 1 -b "$T/fz" codec >"$T/out" 2>&1
+	rc=$?
+}
+fuzzer 0
+check "fuzz-ci: zero executions fails the stage" test "$rc" = 1
+check "  and says so" has "not ok - fuzz-codec: 0 executions: it fuzzed nothing"
+fuzzer -
+check "fuzz-ci: no count of executions fails the stage" test "$rc" = 1
+fuzzer 1234
+check "fuzz-ci: 1234 executions pass" test "$rc" = 0
+check "  and are counted" has "ok - fuzz-codec: 1234 executions in 1 s, no failure"
 finish
