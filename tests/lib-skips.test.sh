@@ -3,6 +3,7 @@
 # never as passed: each skip path of the suites and of test.sh's stages
 # is taken here on purpose and its report checked.
 #   - the vm suite with MIBAND_SKIP_VM=1: exit 77 and says so
+#   - cli-docs without a man command: its man-page checks are skipped
 #   - cli-emu with MIBAND_UPDATE_GOLDEN=1: the golden files are written
 #     (into a copy here) and the comparisons skipped
 #   - scripts/fuzz-ci.sh with a target that ran zero executions, or did
@@ -23,6 +24,19 @@ rc=$?
 check "vm with MIBAND_SKIP_VM=1 exits 77 (skipped)" test "$rc" = 77
 check "  and says it did not run" has "vm: SKIPPED because MIBAND_SKIP_VM=1 is set."
 check "  as a TAP skip" has "ok 1 - vm # SKIP MIBAND_SKIP_VM=1"
+
+# ---- cli-docs without man: every command of PATH but man
+mkdir -p "$T/bin"
+IFS=: read -ra dirs <<<"$PATH"
+for d in "${dirs[@]}"; do
+	[ -d "$d" ] && ln -s "$d"/* "$T/bin/" 2>/dev/null
+done
+rm -f "$T/bin/man"
+PATH="$T/bin" bash "$src/tests/cli-docs.test.sh" "$build" "$src" >"$T/out" 2>&1
+rc=$?
+check "cli-docs without man exits 77 (skipped)" test "$rc" = 77
+check "  skips the rendering" has "- the man page renders # SKIP no man command (Debian package man-db)"
+check "  and counts both skips" grep -qE '^[0-9]+ passed, 0 failed, 2 skipped$' "$T/out"
 
 # ---- cli-emu with MIBAND_UPDATE_GOLDEN=1, on a copy of the golden files
 mkdir -p "$T/src/tests/data"
