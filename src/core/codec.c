@@ -539,31 +539,34 @@ int miband_decode_fetch_packet(const uint8_t *data, size_t len,
 	return (int)n;
 }
 
-int miband_encode_fetch_packet(uint8_t *buf, size_t cap, uint8_t counter,
-			       const struct miband_sample *samples, size_t n)
-{
-	struct miband__wr w;
-	size_t i;
-
-	if (!n || !samples || n > 0x7fff)
-		return MIBAND_E_INVAL;
-	miband__wr_init(&w, buf, cap);
-	miband__wr_u8(&w, counter);
-	if (!miband__wr_need(&w, n * MIBAND_SAMPLE_LEN))
-		return MIBAND_E_NOSPACE;
-	for (i = 0; i < n; i++)
-		miband_sample_encode(&samples[i],
-				     buf + 1 + i * MIBAND_SAMPLE_LEN);
-	w.off += n * MIBAND_SAMPLE_LEN;
-	return miband__wr_result(&w);
-}
-
-void miband_sample_encode(const struct miband_sample *s, uint8_t *p)
+static void put_sample(uint8_t *p, const struct miband_sample *s)
 {
 	p[0] = s->kind;
 	p[1] = s->intensity;
 	p[2] = s->steps;
 	p[3] = s->heart_rate;
+}
+
+int miband_encode_fetch_packet(uint8_t *buf, size_t cap, uint8_t counter,
+			       const struct miband_sample *samples, size_t n)
+{
+	size_t i, len = 1 + n * MIBAND_SAMPLE_LEN;
+
+	if (!n || !samples || n > 0x7fff)
+		return MIBAND_E_INVAL;
+	/* Not through the cursor: the band sends a packet every
+	 * millisecond of a fetch, and the length is known up front. */
+	if (!buf || cap < len)
+		return MIBAND_E_NOSPACE;
+	buf[0] = counter;
+	for (i = 0; i < n; i++)
+		put_sample(buf + 1 + i * MIBAND_SAMPLE_LEN, &samples[i]);
+	return (int)len;
+}
+
+void miband_sample_encode(const struct miband_sample *s, uint8_t *p)
+{
+	put_sample(p, s);
 }
 
 void miband_sample_decode(const uint8_t *p, struct miband_sample *ret)

@@ -102,9 +102,15 @@ static inline bool miband__subscribed(const struct miband_session *s,
 	return s->subscribed[ch / 8] & (1u << (ch % 8));
 }
 
+/* The i-th queued entry (inline: the fetch scans the queue per packet). */
+static inline struct miband__queued *miband__q_at(struct miband_session *s,
+						  unsigned i)
+{
+	return &s->q[(s->qhead + i) % MIBAND_ACTION_QUEUE];
+}
+
 /* session.c: the queue and the ending of requests */
 struct miband__queued *miband__q_push(struct miband_session *s, uint8_t type);
-struct miband__queued *miband__q_at(struct miband_session *s, unsigned i);
 struct miband_event *miband__push_event(struct miband_session *s,
 					enum miband_event_type type,
 					enum miband_request_type req);

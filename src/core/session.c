@@ -148,11 +148,6 @@ static bool is_op(uint8_t type)
 	       type == MIBAND_ACTION_WRITE || type == MIBAND_ACTION_READ;
 }
 
-struct miband__queued *miband__q_at(struct miband_session *s, unsigned i)
-{
-	return &s->q[(s->qhead + i) % MIBAND_ACTION_QUEUE];
-}
-
 static bool q_has_op(const struct miband_session *s)
 {
 	unsigned i;

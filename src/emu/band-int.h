@@ -33,7 +33,11 @@ static inline uint64_t miband__band_add_ms(uint64_t now, uint32_t ms)
 }
 
 /* band.c: the action ring */
-unsigned miband__band_q_free(const struct miband_band *b);
+static inline unsigned miband__band_q_free(const struct miband_band *b)
+{
+	return (unsigned)MIBAND_BAND_ACTION_QUEUE - b->qlen;
+}
+
 int miband__band_notify(struct miband_band *b, enum miband_channel ch,
 			const uint8_t *data, size_t len);
 struct miband_band_event *miband__band_event(struct miband_band *b,

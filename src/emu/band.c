@@ -106,11 +106,6 @@ static uint64_t next_minute_at(const struct miband_band *b, uint64_t now)
 
 /* ---- the action ring ---- */
 
-unsigned miband__band_q_free(const struct miband_band *b)
-{
-	return (unsigned)QMAX - b->qlen;
-}
-
 static struct miband__band_queued *q_push(struct miband_band *b,
 					  enum miband_band_action_type type)
 {
