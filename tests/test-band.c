@@ -1117,6 +1117,12 @@ TEST(config_user_events)
 		 0);
 	CHECK_EQ(drain(&f), 1);
 	CHECK(notify_is(&f, MIBAND_CH_EVENTS, "fe 03"));
+	/* A workout start in the 4 bytes a client decodes (type in 3). */
+	CHECK_EQ(miband_band_emit_event(&f.b, MIBAND_DEV_WORKOUT_START, 0x05,
+					f.now),
+		 0);
+	CHECK_EQ(drain(&f), 1);
+	CHECK(notify_is(&f, MIBAND_CH_EVENTS, "14 00 00 05"));
 }
 
 /* ---- history fetch ---- */

@@ -1612,6 +1612,42 @@ TEST(alerts_band_side)
 		 MIBAND_E_INVAL);
 }
 
+TEST(device_event_encode)
+{
+	static const struct {
+		uint8_t code;
+		uint16_t arg;
+		size_t len;
+	} cases[] = {
+		{MIBAND_DEV_BUTTON, 0, 1},
+		{MIBAND_DEV_SILENT_MODE, 1, 2},
+		{MIBAND_DEV_MUSIC, 0x03, 2},
+		{MIBAND_DEV_MTU, 247, 3},
+		{MIBAND_DEV_WORKOUT_START, 0x0105, 4},
+		{0x77, 0, 1},
+		{0x77, 9, 2},
+	};
+	struct miband_device_event ev;
+	uint8_t buf[8];
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = miband_encode_device_event(buf, sizeof(buf), cases[i].code,
+					       cases[i].arg);
+		CHECK_EQ(n, cases[i].len);
+		CHECK_EQ(miband_decode_device_event(buf, (size_t)n, &ev), 0);
+		CHECK_EQ(ev.code, cases[i].code);
+		CHECK_EQ(ev.arg, cases[i].arg);
+		CHECK_CAPS(miband_encode_device_event(cb_, cap_, cases[i].code,
+						      cases[i].arg),
+			   cases[i].len);
+	}
+	CHECK_EQ(miband_encode_device_event(buf, sizeof(buf), MIBAND_DEV_MUSIC,
+					    0x100),
+		 MIBAND_E_INVAL);
+}
+
 TEST_MAIN(T(auth_set_key), T(auth_request_random), T(auth_answer),
 	  T(auth_reply_decode), T(calendar), T(time_gb_vector),
 	  T(time_real_reads), T(time_garbage), T(time_unix_round_trip),
@@ -1622,4 +1658,4 @@ TEST_MAIN(T(auth_set_key), T(auth_request_random), T(auth_answer),
 	  T(fetch_start), T(fetch_replies), T(fetch_packet_mb2),
 	  T(profile_channels), T(profile_models), T(errors), T(util),
 	  T(auth_band_side), T(hr_control), T(fetch_band_side),
-	  T(alerts_band_side))
+	  T(alerts_band_side), T(device_event_encode))

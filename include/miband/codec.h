@@ -129,6 +129,12 @@ int miband_decode_hr_control(const uint8_t *data, size_t len,
 /* ---- device events, H(0010) (PROTOCOL.md 4.9) ---- */
 int miband_decode_device_event(const uint8_t *data, size_t len,
 			       struct miband_device_event *ret);
+/* The band's side: a known code in its exact length (arg in byte 1, the
+ * MTU in bytes 1..2, a workout start's gps << 8 | type in bytes 2..3);
+ * an unknown code with arg as byte 1 when it is not 0.  INVAL when arg
+ * does not fit. */
+int miband_encode_device_event(uint8_t *buf, size_t cap, uint8_t code,
+			       uint16_t arg);
 /* Stable name of an event code ("button"); "unknown" for others. */
 const char *miband_device_event_name(uint8_t code);
 

@@ -384,6 +384,29 @@ int miband_decode_device_event(const uint8_t *data, size_t len,
 	return 0;
 }
 
+int miband_encode_device_event(uint8_t *buf, size_t cap, uint8_t code,
+			       uint16_t arg)
+{
+	const struct event_entry *e = event_find(code);
+	size_t len = e ? e->len : (arg ? 2u : 1u);
+	struct miband__wr w;
+
+	if (arg > 0xff && len != 3 && len != 4)
+		return MIBAND_E_INVAL;
+	miband__wr_init(&w, buf, cap);
+	miband__wr_u8(&w, code);
+	if (len == 2) {
+		miband__wr_u8(&w, (uint8_t)arg);
+	} else if (len == 3) {
+		miband__wr_u16le(&w, arg);
+	} else if (len == 4) {
+		miband__wr_u8(&w, 0x00);
+		miband__wr_u8(&w, (uint8_t)(arg >> 8));
+		miband__wr_u8(&w, (uint8_t)(arg & 0xffu));
+	}
+	return miband__wr_result(&w);
+}
+
 /* ---- activity fetch (PROTOCOL.md 5) ---- */
 
 int miband_encode_fetch_start(uint8_t *buf, size_t cap, uint8_t type,

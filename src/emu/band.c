@@ -878,8 +878,8 @@ void miband_band_on_timeout(struct miband_band *b, uint64_t now)
 int miband_band_emit_event(struct miband_band *b, uint8_t code, uint8_t arg,
 			   uint64_t now)
 {
-	uint8_t v[3];
-	size_t n = 1;
+	uint8_t v[4];
+	int n;
 
 	(void)now;
 	if (!b->connected)
@@ -888,20 +888,10 @@ int miband_band_emit_event(struct miband_band *b, uint8_t code, uint8_t arg,
 		return MIBAND_E_NOT_AUTHED;
 	if (miband__band_q_free(b) < 1)
 		return MIBAND_E_NOSPACE;
-	v[0] = code;
-	switch (code) {
-	case MIBAND_DEV_SILENT_MODE:
-	case MIBAND_DEV_MUSIC:
-		v[n++] = arg;
-		break;
-	case MIBAND_DEV_MTU: /* 16 lo hi */
-		v[n++] = arg;
-		v[n++] = 0;
-		break;
-	default:
-		break;
-	}
-	return miband__band_notify(b, MIBAND_CH_EVENTS, v, n);
+	n = miband_encode_device_event(v, sizeof(v), code, arg);
+	if (n < 0)
+		return n;
+	return miband__band_notify(b, MIBAND_CH_EVENTS, v, (size_t)n);
 }
 
 void miband_band_set_battery(struct miband_band *b, uint8_t level,
