@@ -46,6 +46,7 @@
 #include "common/device.h"
 #include "common/keys.h"
 #include "common/output.h"
+#include "common/paths.h"
 #include "common/trace.h"
 
 #define WEARER_PERIOD_MS 5000u
@@ -86,51 +87,15 @@ struct dev_emu {
 
 static int state_dir(const struct mb_device_opts *opts, char *buf, size_t cap)
 {
-	const char *x = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
 	int n;
 
-	if (opts->state_dir)
-		n = snprintf(buf, cap, "%s", opts->state_dir);
-	else if (x && x[0] == '/')
-		n = snprintf(buf, cap, "%s/miband/emu", x);
-	else if (home && home[0] == '/')
-		n = snprintf(buf, cap, "%s/.local/state/miband/emu", home);
-	else {
-		mb_error_detail("cannot find where to keep the emulated band: "
-				"set HOME or XDG_STATE_HOME");
-		return MIBAND_E_IO;
-	}
+	if (!opts->state_dir)
+		return mb_xdg_dir("XDG_STATE_HOME", ".local/state",
+				  "miband/emu", buf, cap);
+	n = snprintf(buf, cap, "%s", opts->state_dir);
 	if (n < 0 || (size_t)n >= cap) {
 		mb_error_detail("the emulated band's state path is too long");
 		return MIBAND_E_IO;
-	}
-	return 0;
-}
-
-/* mkdir -p with 0700 for what it creates. */
-static int make_dirs(const char *dir)
-{
-	char path[4096];
-	char *p;
-
-	snprintf(path, sizeof(path), "%s", dir);
-	for (p = path + 1;; p++) {
-		if (*p && *p != '/')
-			continue;
-		{
-			char c = *p;
-
-			*p = 0;
-			if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-				mb_error_detail("cannot create %s: %s", path,
-						strerror(errno));
-				return MIBAND_E_IO;
-			}
-			*p = c;
-		}
-		if (!*p)
-			break;
 	}
 	return 0;
 }
@@ -207,7 +172,7 @@ static int state_save(struct dev_emu *e)
 	int fd, n, i;
 	bool ok;
 
-	if (make_dirs(e->dir) < 0)
+	if (mb_make_dirs(e->dir) < 0)
 		return MIBAND_E_IO;
 	n = snprintf(text, sizeof(text),
 		     "# mibandctl emulated band: its state between commands\n"
@@ -636,7 +601,7 @@ int mb_device_open_emu(const struct mb_device_opts *opts,
 		goto fail;
 	}
 	e->st.model = opts->model;
-	r = make_dirs(e->dir);
+	r = mb_make_dirs(e->dir);
 	if (r < 0)
 		goto fail;
 

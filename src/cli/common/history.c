@@ -28,6 +28,7 @@
 
 #include "common/history.h"
 #include "common/output.h"
+#include "common/paths.h"
 #include "miband/store.h"
 
 /* Longest wait for any event of a request (device clock). */
@@ -35,46 +36,18 @@
 
 /* ---- paths and times ---- */
 
-static int mkdir_p(char *path, mode_t mode)
-{
-	char *p;
-
-	for (p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(path, mode) < 0 && errno != EEXIST) {
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 int mb_history_db_path(char *buf, size_t cap, bool create)
 {
-	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
 	char dir[4096];
-	int n;
+	int n, r;
 
-	/* XDG: a relative XDG_DATA_HOME is invalid and ignored */
-	if (xdg && xdg[0] == '/')
-		n = snprintf(dir, sizeof(dir), "%s/miband", xdg);
-	else if (home && home[0])
-		n = snprintf(dir, sizeof(dir), "%s/.local/share/miband", home);
-	else {
-		mb_error_detail("neither XDG_DATA_HOME nor HOME is set: pass "
-				"--db FILE");
-		return MIBAND_E_IO;
-	}
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return MIBAND_E_NOSPACE;
-	if (create && mkdir_p(dir, 0700) < 0) {
-		mb_error_detail("cannot create %s: %s", dir, strerror(errno));
-		return MIBAND_E_IO;
+	r = mb_xdg_dir("XDG_DATA_HOME", ".local/share", "miband", dir,
+		       sizeof(dir));
+	if (r == 0 && create)
+		r = mb_make_dirs(dir);
+	if (r < 0) {
+		mb_error_hint("or pass --db FILE");
+		return r;
 	}
 	n = snprintf(buf, cap, "%s/miband.db", dir);
 	if (n < 0 || (size_t)n >= cap)
