@@ -89,6 +89,12 @@ struct miband_store_sync_state {
 int miband_store_sync_state(struct miband_store *st, int64_t band,
 			    struct miband_store_sync_state *ret);
 
+/* The newest stored minute of band before minute `before` (has false if
+ * none): where a sync resumes when later minutes lie in the future. */
+int miband_store_last_before(struct miband_store *st, int64_t band,
+			     uint32_t before, bool *ret_has,
+			     uint32_t *ret_minute);
+
 /* ---- batches (the low level under the ingest below) ---- */
 
 struct miband_store_batch_stats {

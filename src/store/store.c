@@ -349,6 +349,33 @@ int miband_store_sync_state(struct miband_store *st, int64_t band,
 	return 0;
 }
 
+int miband_store_last_before(struct miband_store *st, int64_t band,
+			     uint32_t before, bool *ret_has,
+			     uint32_t *ret_minute)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (!st || !ret_has || !ret_minute)
+		return MIBAND_E_INVAL;
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT max(minute) FROM samples"
+				" WHERE band = ?1 AND minute < ?2",
+				-1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return miband__store_fail(st, rc, "last minute");
+	sqlite3_bind_int64(q, 1, band);
+	sqlite3_bind_int64(q, 2, before);
+	rc = sqlite3_step(q);
+	*ret_has = rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
+	if (*ret_has)
+		*ret_minute = (uint32_t)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return miband__store_fail(st, rc, "last minute");
+	return 0;
+}
+
 /* ---- batches ---- */
 
 int miband_store_batch_begin(struct miband_store *st, int64_t band)

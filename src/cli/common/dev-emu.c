@@ -564,10 +564,19 @@ static void emu_close(struct mb_device *d)
 	free(e);
 }
 
+/* The host clock of the emulated world: real, or MIBANDCTL_EMU_CLOCK. */
+static int64_t emu_host_time(struct mb_device *d)
+{
+	struct dev_emu *e = (struct dev_emu *)d;
+
+	return e->host_start + (int64_t)(emu_now(d) / 1000u);
+}
+
 static const struct mb_device_ops emu_ops = {
 	.run = emu_run,
 	.now = emu_now,
 	.close = emu_close,
+	.host_time = emu_host_time,
 };
 
 int mb_device_open_emu(const struct mb_device_opts *opts,

@@ -33,6 +33,8 @@
 
 /* Longest wait for any event of a request (device clock). */
 #define MB_HISTORY_GUARD_MS 120000u
+/* How far the band's clock may be off the host's for a sync. */
+#define MB_HISTORY_CLOCK_SKEW_S (5 * 60)
 
 /* ---- paths and times ---- */
 
@@ -442,6 +444,30 @@ static int band_clock(struct mb_device *d, struct miband_session *s,
 	return 0;
 }
 
+/*
+ * A band whose clock is off stores its minutes at the wrong times, and a
+ * clock ahead would move the resume point into the future, past minutes
+ * a later sync then never asks for: refuse, before anything is fetched.
+ */
+static int check_clock(int64_t band_now, int64_t host_now)
+{
+	int64_t d = band_now - host_now;
+	char b[32], h[32];
+
+	if (d <= MB_HISTORY_CLOCK_SKEW_S && d >= -MB_HISTORY_CLOCK_SKEW_S)
+		return 0;
+	local_minute(b, sizeof(b), (uint32_t)(band_now / 60));
+	local_minute(h, sizeof(h), (uint32_t)(host_now / 60));
+	mb_error_detail("the band's clock (%s) is %lld minutes %s this "
+			"computer's (%s): its history would be stored at the "
+			"wrong times; nothing was fetched",
+			b, (long long)((d < 0 ? -d : d) / 60),
+			d > 0 ? "ahead of" : "behind", h);
+	mb_error_hint("set the band's clock with `mibandctl time --sync`, "
+		      "then sync again");
+	return MIBAND_E_STATE;
+}
+
 /* One fetch request to its final event.  *ret_got: samples received. */
 static int sync_request(struct mb_device *d, struct miband_session *s,
 			struct miband_store_ingest *in, struct progress *p,
@@ -570,8 +596,10 @@ int mb_history_sync(struct mb_device *d, struct miband_session *s,
 	struct miband_store_ingest in;
 	struct miband_store *st = NULL;
 	struct progress p;
-	uint32_t since, band_min;
-	int64_t band, band_now, t;
+	uint32_t since, band_min, host_min, last;
+	int64_t band, band_now, host_now, t;
+	char x[32];
+	bool has;
 	uint64_t got;
 	unsigned requests = 0;
 	int r;
@@ -595,11 +623,32 @@ int mb_history_sync(struct mb_device *d, struct miband_session *s,
 	if (r < 0)
 		goto out;
 	band_min = band_now <= 0 ? 0 : (uint32_t)(band_now / 60);
+	host_now = mb_device_host_time(d);
+	r = check_clock(band_now, host_now);
+	if (r < 0)
+		goto out;
+	host_min = host_now <= 0 ? 0 : (uint32_t)(host_now / 60);
 	if (a->since) {
 		mb_history_parse_time(a->since, &t);
 		since = t <= 0 ? 0 : (uint32_t)(t / 60);
-	} else if (ss.has_data) {
+	} else if (ss.has_data && ss.last_minute < host_min) {
 		since = ss.last_minute + 1;
+	} else if (ss.has_data) {
+		/* minutes stored from a band clock that was ahead: resume
+		 * after the newest one that is not in the future */
+		r = miband_store_last_before(st, band, host_min + 1, &has,
+					     &last);
+		if (r < 0) {
+			mb_error_detail("the activity database failed: %s",
+					miband_store_errmsg(st));
+			goto out;
+		}
+		since = has ? last + 1 : host_min;
+		local_minute(x, sizeof(x), ss.last_minute);
+		mb_note("%s: the database holds minutes of %s up to %s, in the "
+			"future (the band's clock was ahead): resuming from "
+			"the last minute before now",
+			MB_PROG, address, x);
 	} else {
 		since = band_min > MB_HISTORY_FIRST_DAYS * 1440u
 				? band_min - MB_HISTORY_FIRST_DAYS * 1440u
