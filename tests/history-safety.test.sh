@@ -33,4 +33,71 @@ check "clock-skew: it says the database holds future minutes" err_has "in the fu
 check "clock-skew: the real last hour was fetched again" \
 	test "$(rows ">= $((NOWMIN - 60)) AND minute < $NOWMIN")" = 60
 
+# ---- 12. a damaged database: said so, with the fix; never acknowledged
+cp "$DB" "$T/good.db"
+dd if=/dev/urandom of="$DB" bs=4096 seek=300 count=2 conv=notrunc 2>/dev/null
+expect_rc 8 "damaged-db: export fails" export
+check "damaged-db: export says the database is damaged" err_has "is damaged"
+check "damaged-db: no SQLite message twice" \
+	sh -c "! grep -q 'malformed (database disk image is malformed)' '$T/err'"
+check "damaged-db: it says what to do" err_has "mv '$DB' '$DB.damaged'"
+expect_rc 8 "damaged-db: sync fails" sync -d emu
+check "damaged-db: sync says nothing was acknowledged" \
+	err_has "nothing was fetched from the band or acknowledged to it"
+check "damaged-db: sync's hint names the backup" err_has "mv '$DB' '$DB.damaged'"
+# what the hint says works, and the band still has its minutes
+mv "$DB" "$DB.damaged"
+expect_rc 0 "damaged-db: after moving it away sync works" sync -d emu
+check "damaged-db: the band's 100 days are stored again" \
+	test "$(rows ">= 0")" = "$before"
+# the salvage of docs/SCHEMA.md keeps what the damaged file still holds
+sqlite3 "$DB.damaged" .dump 2>/dev/null |
+	sed 's/^ROLLBACK; -- due to errors$/COMMIT;/' | sqlite3 "$T/salvaged.db"
+sqlite3 "$T/salvaged.db" "PRAGMA user_version = 1"
+expect_rc 0 "damaged-db: the salvaged database exports" export --db "$T/salvaged.db"
+check "damaged-db: it holds most of the minutes" \
+	test "$(wc -l <"$T/out")" -gt 1000
+
+# ---- 11. read-only and missing databases
+R=$(mktemp -d "${TMPDIR:-/tmp}/mibandctl-ro.XXXXXX")
+cleanup_hooks="chmod -R u+w '$R'; rm -rf '$R'"
+chmod 755 "$R"
+mkdir "$R/db"
+cp "$T/good.db" "$R/db/m.db"
+chmod 644 "$R/db/m.db"
+# as root, permissions bind nobody only: run as nobody then
+as_user() {
+	if [ "$(id -u)" = 0 ]; then
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+	else
+		"$@"
+	fi
+}
+mkdir -m 700 "$R/state" # the emulated band's, for sync
+if [ "$(id -u)" = 0 ]; then chown -R 65534:65534 "$R/db" "$R/state"; fi
+chmod 555 "$R/db"
+chmod 444 "$R/db/m.db"
+ro() {
+	set +e
+	as_user env -i PATH=/usr/bin:/bin HOME=/ TZ="$TZ" \
+		XDG_STATE_HOME="$R/state" MIBANDCTL_EMU_CLOCK=1764000000 "$M" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	set -e
+}
+ro export --db "$R/db/m.db"
+check "read-only-db: export works on a read-only database ($rc)" test "$rc" = 0
+check "read-only-db: export has every minute" test "$(wc -l <"$T/out")" = "$(($(sqlite3 "$R/db/m.db" 'SELECT count(*) FROM samples') + 1))"
+ro stats --db "$R/db/m.db" --from 2025-11-20 --to 2025-11-21
+check "read-only-db: stats works on a read-only database ($rc)" test "$rc" = 0
+check "read-only-db: stats shows the day" out_has "2025-11-20"
+ro sync -d emu --key "$KEY" --db "$R/db/m.db"
+check "read-only-db: sync fails with exit 8 ($rc)" test "$rc" = 8
+check "read-only-db: sync says permission denied and the path" \
+	err_has "cannot write the activity database $R/db/m.db: permission denied"
+expect_rc 8 "missing-db: sync into a missing folder" sync -d emu --db "$R/none/m.db"
+check "missing-db: it says the folder does not exist" \
+	err_has "the folder $R/none does not exist"
+expect_rc 8 "missing-db: export of a missing database" export --db "$R/db/none.db"
+check "missing-db: export says there is none yet" err_has "no activity database at $R/db/none.db yet"
+
 finish

@@ -50,6 +50,10 @@ extern "C" {
 
 /* miband_store_open flags */
 #define MIBAND_STORE_NO_CREATE 0x1u /* fail (MIBAND_E_IO) if no file yet */
+/* read only (implies NO_CREATE): no WAL switch, no migration (another
+ * schema version is MIBAND_E_DB_SCHEMA); works on a read-only file in a
+ * read-only folder.  Writing through it fails with MIBAND_E_DB. */
+#define MIBAND_STORE_READ_ONLY 0x2u
 
 struct miband_store;
 

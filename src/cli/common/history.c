@@ -185,32 +185,122 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int open_store(const char *db, bool create, struct miband_store **st)
+/*
+ * sync writes: SQLite needs to write the file and to create its -wal and
+ * -shm files next to it.  Says which of them it cannot, before SQLite
+ * fails with a message about something else.
+ */
+static int check_writable(const char *path)
 {
-	char path[4096];
-	int r;
+	char dir[4096], *slash;
+	struct stat sb;
 
-	if (!db) {
-		r = mb_history_db_path(path, sizeof(path), create);
-		if (r < 0)
-			return r;
-		db = path;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		mb_error_detail("cannot create the activity database %s: the "
+				"folder %s %s",
+				path, dir,
+				errno == ENOENT ? "does not exist" :
+						  "is not a folder");
+		return MIBAND_E_IO;
 	}
-	r = miband_store_open(db, create ? 0 : MIBAND_STORE_NO_CREATE, st);
-	if (r == MIBAND_E_IO && !create) {
+	if (access(dir, W_OK | X_OK) < 0) {
+		mb_error_detail("cannot write the activity database %s: "
+				"permission denied on its folder %s (SQLite "
+				"creates its journal files there)",
+				path, dir);
+		return MIBAND_E_IO;
+	}
+	if (access(path, F_OK) == 0 && access(path, R_OK | W_OK) < 0) {
+		mb_error_detail("cannot write the activity database %s: "
+				"permission denied",
+				path);
+		return MIBAND_E_IO;
+	}
+	return 0;
+}
+
+/* --db, or the default file (its folder made if create); path: 4096. */
+static int db_file(const char *db, bool create, char *path)
+{
+	if (db) {
+		snprintf(path, 4096, "%s", db);
+		return 0;
+	}
+	return mb_history_db_path(path, 4096, create);
+}
+
+/*
+ * Opens the database: to write (sync; created if needed) or read only
+ * (export, stats: they work on a read-only file and folder).  The path
+ * opened is left in path (4096 bytes).
+ */
+static int open_store(const char *db, bool write, struct miband_store **st,
+		      char *path)
+{
+	int r = db_file(db, write, path);
+
+	if (r < 0)
+		return r;
+	if (write && (r = check_writable(path)) < 0)
+		return r;
+	if (!write && access(path, F_OK) < 0 && errno == ENOENT) {
 		mb_error_detail("no activity database at %s yet: run "
 				"`mibandctl sync --device D` first",
-				db);
-		return r;
+				path);
+		return MIBAND_E_IO;
 	}
+	if (!write && access(path, R_OK) < 0) {
+		mb_error_detail("cannot read the activity database %s: %s",
+				path,
+				errno == EACCES ? "permission denied" :
+						  strerror(errno));
+		return MIBAND_E_IO;
+	}
+	r = miband_store_open(path, write ? 0 : MIBAND_STORE_READ_ONLY, st);
 	if (r == MIBAND_E_IO)
-		mb_error_detail("cannot open %s: %s", db, strerror(errno));
+		mb_error_detail("cannot open the activity database %s: %s",
+				path, strerror(errno));
 	else if (r == MIBAND_E_DB_SCHEMA)
 		mb_error_detail("%s has a newer schema than this mibandctl "
 				"knows: upgrade libmiband",
-				db);
+				path);
 	else if (r < 0)
-		mb_error_detail("%s: %s", db, "not a usable SQLite database");
+		mb_error_detail("%s is not a usable SQLite database", path);
+	return r;
+}
+
+/*
+ * A database operation failed with r: a damaged file is said so, with
+ * what to do (docs/SCHEMA.md, "A damaged database"); anything else with
+ * SQLite's message.
+ */
+static int db_failed(struct miband_store *st, const char *path, int r,
+		     bool syncing)
+{
+	if (r != MIBAND_E_DB)
+		return r;
+	mb_error_detail("the activity database %s failed: %s", path,
+			miband_store_errmsg(st));
+	if (miband_store_check(st) == 0)
+		return r;
+	mb_error_detail("the activity database %s is damaged (%s)%s", path,
+			miband_store_errmsg(st),
+			syncing ? "; nothing was fetched from the band or "
+				  "acknowledged to it" :
+				  "");
+	mb_error_hint("move it away: mv '%s' '%s.damaged'; the next sync "
+		      "starts a new database with what the band still holds, "
+		      "and docs/SCHEMA.md (\"A damaged database\") says how "
+		      "to salvage the old one",
+		      path, path);
 	return r;
 }
 
@@ -277,6 +367,7 @@ static int only(const struct mb_history_args *a, const char *cmd,
 
 int mb_history_sync_check(const struct mb_history_args *a)
 {
+	char path[4096];
 	int64_t t;
 	int r = only(a, "sync",
 		     BIT(MB_HISTORY_LO_SINCE) | BIT(MB_HISTORY_LO_KEEP) |
@@ -289,7 +380,9 @@ int mb_history_sync_check(const struct mb_history_args *a)
 				miband_strerror(MIBAND_E_BAD_TIME));
 		return MIBAND_E_BAD_TIME;
 	}
-	return 0;
+	/* before the band is even connected */
+	r = db_file(a->db, true, path);
+	return r < 0 ? r : check_writable(path);
 }
 
 bool mb_history_fetch_ack(const struct mb_history_args *a)
@@ -594,6 +687,7 @@ int mb_history_sync(struct mb_device *d, struct miband_session *s,
 {
 	struct miband_store_sync_state ss;
 	struct miband_store_ingest in;
+	char path[4096];
 	struct miband_store *st = NULL;
 	struct progress p;
 	uint32_t since, band_min, host_min, last;
@@ -607,9 +701,15 @@ int mb_history_sync(struct mb_device *d, struct miband_session *s,
 	r = mb_history_sync_check(a);
 	if (r < 0)
 		return r;
-	r = open_store(a->db, true, &st);
+	r = open_store(a->db, true, &st, path);
 	if (r < 0)
 		return r;
+	/* never acknowledge to a band into a damaged database */
+	r = miband_store_check(st);
+	if (r < 0) {
+		r = db_failed(st, path, r, true);
+		goto out;
+	}
 	r = miband_store_band(st, address, model, &band);
 	if (r == 0)
 		r = miband_store_sync_state(st, band, &ss);
@@ -763,6 +863,7 @@ int mb_history_export(const struct mb_history_args *a)
 	struct miband_store_query q;
 	struct miband_store *st;
 	uint64_t rows = 0;
+	char path[4096];
 	int r;
 
 	r = only(a, "export",
@@ -776,7 +877,7 @@ int mb_history_export(const struct mb_history_args *a)
 				a->format);
 		return MIBAND_E_INVAL;
 	}
-	r = open_store(a->db, false, &st);
+	r = open_store(a->db, false, &st, path);
 	if (r < 0)
 		return r;
 	r = make_query(st, a, &q);
@@ -789,7 +890,7 @@ int mb_history_export(const struct mb_history_args *a)
 			mb_error_detail("writing the export failed: %s",
 					strerror(errno));
 		else if (r < 0)
-			mb_error_detail("%s", miband_store_errmsg(st));
+			db_failed(st, path, r, false);
 	}
 	miband_store_close(st);
 	if (r == 0)
@@ -860,6 +961,7 @@ int mb_history_stats(const struct mb_history_args *a)
 	struct tm tm;
 	time_t now = time(NULL);
 	int32_t off = 0;
+	char path[4096];
 	int r;
 
 	r = only(a, "stats",
@@ -872,14 +974,14 @@ int mb_history_stats(const struct mb_history_args *a)
 		localtime_r(&now, &tm);
 		off = (int32_t)(tm.tm_gmtoff / 60);
 	}
-	r = open_store(a->db, false, &st);
+	r = open_store(a->db, false, &st, path);
 	if (r < 0)
 		return r;
 	r = make_query(st, a, &q);
 	if (r == 0) {
 		r = miband_store_daily(st, &q, off, print_day, &any);
 		if (r < 0)
-			mb_error_detail("%s", miband_store_errmsg(st));
+			db_failed(st, path, r, false);
 	}
 	miband_store_close(st);
 	if (r < 0)
