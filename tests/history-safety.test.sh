@@ -100,4 +100,49 @@ check "missing-db: it says the folder does not exist" \
 expect_rc 8 "missing-db: export of a missing database" export --db "$R/db/none.db"
 check "missing-db: export says there is none yet" err_has "no activity database at $R/db/none.db yet"
 
+# ---- 7. stats cuts days in one zone, across both DST changes of a year
+export XDG_DATA_HOME="$T/dst"
+DB="$XDG_DATA_HOME/miband/miband.db"
+# two syncs: 100 days before 2025-04-15 (March 30 change), then before
+# 2025-11-24 (October 26 change)
+MIBANDCTL_EMU_CLOCK=1744675200 mb time -d emu --set 2025-04-15T02:00+02:00
+MIBANDCTL_EMU_CLOCK=1744675200 expect_rc 0 "dst-days: sync up to April" sync -d emu
+mb time -d emu --set 2025-11-24T17:00+01:00
+expect_rc 0 "dst-days: sync up to November" sync -d emu
+for zone in Europe/Paris "$TZ" UTC; do
+	for utc in "" --utc; do
+		TZ=$zone expect_rc 0 "dst-days: export ($zone)" export
+		cp "$T/out" "$T/export.csv"
+		TZ=$zone expect_rc 0 "dst-days: stats $utc ($zone)" --json stats $utc
+		check "dst-days: stats $utc = export summed per day ($zone)" \
+			env TZ="$zone" python3 -c '
+import csv, json, sys, time, calendar, collections
+utc = sys.argv[3] == "--utc"
+steps = collections.Counter(); mins = collections.Counter()
+for r in csv.DictReader(open(sys.argv[1])):
+    t = calendar.timegm(time.strptime(r["time"], "%Y-%m-%dT%H:%M:%SZ"))
+    d = time.strftime("%Y-%m-%d", time.gmtime(t) if utc else time.localtime(t))
+    steps[d] += int(r["steps"]); mins[d] += 1
+days = [json.loads(l) for l in open(sys.argv[2])]
+got = {d["date"]: (d["steps"], d["minutes"]) for d in days}
+want = {d: (steps[d], mins[d]) for d in steps}
+assert got == want, sorted(set(got.items()) ^ set(want.items()))[:6]
+if not utc and sys.argv[4] != "UTC":
+    assert got["2025-03-30"][1] == 1380 and got["2025-10-26"][1] == 1500, got
+' "$T/export.csv" "$T/out" "${utc:-local}" "$zone"
+	done
+done
+TZ=Europe/Paris expect_rc 0 "dst-days: a September range" --json stats --from 2025-09-01 --to 2025-09-03
+check "dst-days: exactly the two days asked for" python3 -c '
+import json, sys
+d = [json.loads(l)["date"] for l in open(sys.argv[1])]
+assert d == ["2025-09-01", "2025-09-02"], d
+' "$T/out"
+TZ=Europe/Paris expect_rc 0 "dst-days: --utc --from is UTC" --json stats --utc --from 2025-10-01 --to 2025-10-02
+check "dst-days: --utc --from 2025-10-01 starts on 10-01" python3 -c '
+import json, sys
+d = [json.loads(l)["date"] for l in open(sys.argv[1])]
+assert d == ["2025-10-01"], d
+' "$T/out"
+
 finish

@@ -241,6 +241,22 @@ int miband_store_daily(struct miband_store *st,
 		       const struct miband_store_query *q,
 		       int32_t utc_offset_min, miband_store_day_fn fn,
 		       void *user_data);
+/*
+ * Daily totals with days cut in a zone whose offset changes (DST): from
+ * each segment's first minute (UTC unix minutes, increasing; the first
+ * segment's also applies before it) its offset holds.  Every minute
+ * belongs to the local day it falls in, so a day may have 1,380 or
+ * 1,500 minutes.  At most MIBAND_STORE_ZONE_MAX segments.
+ */
+#define MIBAND_STORE_ZONE_MAX 256
+struct miband_store_zone {
+	uint32_t from_minute;
+	int32_t offset_min;
+};
+int miband_store_daily_zoned(struct miband_store *st,
+			     const struct miband_store_query *q,
+			     const struct miband_store_zone *zone, size_t n,
+			     miband_store_day_fn fn, void *user_data);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@
  * running sync does not block them).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "common/history.h"
 #include "common/output.h"
 #include "common/paths.h"
+#include "common/zone.h"
 #include "miband/store.h"
 
 /* Longest wait for any event of a request (device clock). */
@@ -69,7 +71,8 @@ static int digits(const char *p, int n)
 	return v;
 }
 
-int mb_history_parse_time(const char *s, int64_t *ret_unix)
+/* utc: a time without a zone is UTC (stats --utc), not local time. */
+static int parse_time(const char *s, bool utc, int64_t *ret_unix)
 {
 	struct miband_time t;
 	int y, mo, d, h = 0, mi = 0, sec = 0, oh, om = 0, sign;
@@ -107,7 +110,7 @@ int mb_history_parse_time(const char *s, int64_t *ret_unix)
 	t.second = (uint8_t)sec;
 	if (miband_time_valid(&t) < 0)
 		return MIBAND_E_BAD_TIME;
-	if (!*p) {
+	if (!*p && !utc) {
 		/* local time, DST as the C library knows it */
 		struct tm tm;
 		time_t lt;
@@ -129,7 +132,7 @@ int mb_history_parse_time(const char *s, int64_t *ret_unix)
 	u = (int64_t)miband_days_from_civil(y, (unsigned)mo, (unsigned)d) *
 		    86400 +
 	    h * 3600 + mi * 60 + sec;
-	if (p[0] == 'Z' && !p[1]) {
+	if (!*p || (p[0] == 'Z' && !p[1])) {
 		*ret_unix = u;
 		return 0;
 	}
@@ -147,6 +150,11 @@ int mb_history_parse_time(const char *s, int64_t *ret_unix)
 		return MIBAND_E_BAD_TIME;
 	*ret_unix = u - sign * (oh * 3600 + om * 60);
 	return 0;
+}
+
+int mb_history_parse_time(const char *s, int64_t *ret_unix)
+{
+	return parse_time(s, false, ret_unix);
 }
 
 /* "2025-11-24T16:00:00Z" */
@@ -802,7 +810,7 @@ static int make_query(struct miband_store *st, const struct mb_history_args *a,
 
 	memset(q, 0, sizeof(*q));
 	if (a->from) {
-		if (mb_history_parse_time(a->from, &t) < 0) {
+		if (parse_time(a->from, a->utc, &t) < 0) {
 			mb_error_detail("--from '%s': %s", a->from,
 					miband_strerror(MIBAND_E_BAD_TIME));
 			return MIBAND_E_BAD_TIME;
@@ -811,7 +819,7 @@ static int make_query(struct miband_store *st, const struct mb_history_args *a,
 		q->from_minute = t <= 0 ? 0 : (uint32_t)((t + 59) / 60);
 	}
 	if (a->to) {
-		if (mb_history_parse_time(a->to, &t) < 0) {
+		if (parse_time(a->to, a->utc, &t) < 0) {
 			mb_error_detail("--to '%s': %s", a->to,
 					miband_strerror(MIBAND_E_BAD_TIME));
 			return MIBAND_E_BAD_TIME;
@@ -958,9 +966,6 @@ int mb_history_stats(const struct mb_history_args *a)
 	struct miband_store_query q;
 	struct miband_store *st;
 	bool any = false;
-	struct tm tm;
-	time_t now = time(NULL);
-	int32_t off = 0;
 	char path[4096];
 	int r;
 
@@ -970,19 +975,14 @@ int mb_history_stats(const struct mb_history_args *a)
 			 BIT(MB_HISTORY_LO_UTC));
 	if (r < 0)
 		return r;
-	if (!a->utc) {
-		localtime_r(&now, &tm);
-		off = (int32_t)(tm.tm_gmtoff / 60);
-	}
 	r = open_store(a->db, false, &st, path);
 	if (r < 0)
 		return r;
 	r = make_query(st, a, &q);
-	if (r == 0) {
-		r = miband_store_daily(st, &q, off, print_day, &any);
-		if (r < 0)
-			db_failed(st, path, r, false);
-	}
+	if (r == 0)
+		r = mb_zone_daily(st, &q, a->utc, print_day, &any);
+	if (r < 0 && r != MIBAND_E_NOSPACE)
+		db_failed(st, path, r, false);
 	miband_store_close(st);
 	if (r < 0)
 		return r;
