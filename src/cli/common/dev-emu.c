@@ -24,7 +24,11 @@
  * host's (both for tests and demos).  MIBANDCTL_EMU_FAULT=KIND:N breaks
  * the Nth (from 0) history data packet of the run: drop, corrupt (its
  * counter), disconnect, or stall (nothing more is delivered) -- for the
- * history tests (docs/TESTING.md).
+ * history tests (docs/TESTING.md).  MIBANDCTL_EMU_ERASE=1 makes the band
+ * erase what it acknowledged (a watermark in the state file, applied by
+ * moving a fetch's start), MIBANDCTL_EMU_KILL=N SIGKILLs the process
+ * before the Nth history packet, and MIBANDCTL_EMU_BATCH=N sets the
+ * samples per fetch round: all three through the same link filter.
  *
  * The emulated wearer answers the pairing prompt by opts->emu_pairing
  * (accept after 1.5 s, decline, or never: then the client's deadline
@@ -34,6 +38,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +66,7 @@ struct emu_state {
 	int8_t tz;
 	bool has_key;
 	uint8_t key[16];
+	uint32_t erased; /* MIBANDCTL_EMU_ERASE: history before it is gone */
 };
 
 struct dev_emu {
@@ -81,6 +87,9 @@ struct dev_emu {
 	unsigned wearer_step;
 	int fault;             /* MIBANDCTL_EMU_FAULT kind, 0 = none */
 	unsigned fault_at, data_packets;
+	bool erase;            /* MIBANDCTL_EMU_ERASE */
+	bool kill;             /* MIBANDCTL_EMU_KILL given */
+	unsigned kill_at, history_packets;
 };
 
 /* ---- state on disk ---- */
@@ -160,6 +169,8 @@ static int state_load(struct dev_emu *e)
 			}
 		} else if (!strcmp(line, "key")) {
 			e->st.has_key = mb_key_parse(val, e->st.key) == 0;
+		} else if (!strcmp(line, "erased")) {
+			e->st.erased = (uint32_t)strtoul(val, NULL, 10);
 		}
 	}
 	miband_wipe(buf, sizeof(buf));
@@ -184,6 +195,9 @@ static int state_save(struct dev_emu *e)
 	if (e->st.has_tz)
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "tz %d\n",
 			      e->st.tz);
+	if (e->st.erased)
+		n += snprintf(text + n, sizeof(text) - (size_t)n,
+			      "erased %u\n", (unsigned)e->st.erased);
 	if (e->st.has_key) {
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "key ");
 		for (i = 0; i < 16; i++)
@@ -428,7 +442,50 @@ static void on_packet(enum miband_link_dir dir, int kind,
 		   shown < len ? " <redacted>" : "");
 }
 
-/* MIBANDCTL_EMU_FAULT: kinds 1 drop, 2 corrupt, 3 disconnect, 4 stall. */
+/*
+ * MIBANDCTL_EMU_ERASE: the band erases what it acknowledged (PROTOCOL.md:
+ * UNCONFIRMED, a real band may).  When the 03 reaches the band, every
+ * minute before the next one it would send is gone (kept in the state
+ * file at once, as a band's flash); a fetch from before that starts
+ * there.
+ */
+static void erase_filter(struct dev_emu *e, enum miband_link_dir dir,
+			 int kind, enum miband_channel ch, uint8_t *data,
+			 size_t len)
+{
+	struct miband_time t;
+	int64_t m;
+
+	if (!e->erase || dir != MIBAND_LINK_TO_BAND ||
+	    ch != MIBAND_CH_FETCH_CTL || kind != MIBAND_ACTION_WRITE || !len)
+		return;
+	if (data[0] == 0x03 && e->band.fetch_pos > e->st.erased) {
+		e->st.erased = e->band.fetch_pos;
+		state_capture(e);
+		if (state_save(e) < 0)
+			mb_note("%s: warning: cannot save the emulated band's "
+				"state in %s",
+				MB_PROG, e->dir);
+		mb_verbose("emu: the band erased its history before minute %u",
+			   (unsigned)e->st.erased);
+	}
+	if (data[0] != 0x01 || len != 10 ||
+	    miband_decode_datetime7(data + 2, 7, &t) < 0)
+		return;
+	t.tz = (int8_t)data[9];
+	m = miband_time_to_unix(&t) / 60;
+	if (m >= (int64_t)e->st.erased)
+		return;
+	miband_time_from_unix((int64_t)e->st.erased * 60, t.tz, &t);
+	miband_encode_datetime7(data + 2, 7, &t);
+}
+
+/*
+ * The link's filter: MIBANDCTL_EMU_ERASE, MIBANDCTL_EMU_KILL (SIGKILL the
+ * whole process just before the Nth, from 0, history packet is delivered:
+ * fetch control writes and notifications, data packets) and
+ * MIBANDCTL_EMU_FAULT (kinds 1 drop, 2 corrupt, 3 disconnect, 4 stall).
+ */
 static enum miband_link_verdict on_fault(enum miband_link_dir dir, int kind,
 					 enum miband_channel ch,
 					 uint8_t *data, size_t *len,
@@ -436,6 +493,13 @@ static enum miband_link_verdict on_fault(enum miband_link_dir dir, int kind,
 {
 	struct dev_emu *e = user_data;
 
+	if ((ch == MIBAND_CH_FETCH_CTL || ch == MIBAND_CH_FETCH_DATA) &&
+	    (kind == MIBAND_ACTION_WRITE || kind == MIBAND_ACTION_EVENT) &&
+	    e->kill && e->history_packets++ == e->kill_at)
+		raise(SIGKILL);
+	erase_filter(e, dir, kind, ch, data, *len);
+	if (!e->fault)
+		return MIBAND_LINK_PASS;
 	if (e->fault == 4 && e->data_packets > e->fault_at)
 		return MIBAND_LINK_DROP;
 	if (dir != MIBAND_LINK_TO_CLIENT || ch != MIBAND_CH_FETCH_DATA ||
@@ -461,6 +525,13 @@ static void parse_fault(struct dev_emu *e)
 			e->fault_at = (unsigned)strtoul(f + strlen(kinds[i]),
 							NULL, 10);
 		}
+	f = getenv("MIBANDCTL_EMU_ERASE");
+	e->erase = f && !strcmp(f, "1");
+	f = getenv("MIBANDCTL_EMU_KILL");
+	if (f && *f) {
+		e->kill = true;
+		e->kill_at = (unsigned)strtoul(f, NULL, 10);
+	}
 }
 
 /* ---- the device ops ---- */
@@ -486,7 +557,7 @@ static int emu_run(struct mb_device *d, struct miband_session *s,
 		lc.trace = on_packet;
 		lc.user_data = e;
 		parse_fault(e);
-		if (e->fault)
+		if (e->fault || e->erase || e->kill)
 			lc.filter = on_fault;
 		r = miband_link_init(&e->link, &lc, s, &e->band, 0);
 		if (r < 0)
@@ -625,6 +696,9 @@ int mb_device_open_emu(const struct mb_device_opts *opts,
 	bc.battery_level = e->st.battery;
 	bc.start_unix = e->host_start + e->st.clock_offset;
 	bc.tz = e->st.has_tz ? e->st.tz : host_tz(bc.start_unix);
+	speed = getenv("MIBANDCTL_EMU_BATCH"); /* samples per fetch round */
+	if (speed && atoi(speed) > 0)
+		bc.fetch_batch_max = (uint32_t)atoi(speed);
 	r = miband_band_init(&e->band, &bc, e->st.has_key ? e->st.key : NULL,
 			     0);
 	if (r < 0)
