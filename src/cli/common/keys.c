@@ -861,7 +861,7 @@ int mb_keys_save(const struct mb_key_entry *e, unsigned flags)
 
 int mb_keys_store(const struct mb_key_entry *e)
 {
-	return mb_keys_save(e, MB_KEYS_NEW_KEY | MB_KEYS_REPLACE);
+	return mb_keys_save(e, MB_KEYS_NEW_KEY);
 }
 
 int mb_keys_forget(const char *device, char ret_name[MB_KEY_NAME_MAX])

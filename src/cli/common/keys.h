@@ -125,7 +125,8 @@ int mb_keys_commit(struct mb_keys_txn *t, const enum miband_model *model);
 void mb_keys_abort(struct mb_keys_txn *t);
 /* prepare and commit. */
 int mb_keys_save(const struct mb_key_entry *e, unsigned flags);
-/* mb_keys_save() that may replace anything (the old behaviour). */
+/* mb_keys_save() as pair stores (MB_KEYS_NEW_KEY, never another band's
+ * name); kept for callers not yet on mb_keys_prepare(). */
 int mb_keys_store(const struct mb_key_entry *e);
 
 /* Removes the entry that mb_keys_load(device) would find; its file name
