@@ -2,7 +2,7 @@
 # Acknowledge-after-commit, proven on the real `mibandctl sync` against an
 # emulated band that erases what it acknowledged (MIBANDCTL_EMU_ERASE=1,
 # as a real band may: PROTOCOL.md, UNCONFIRMED).  mibandctl is SIGKILLed
-# just before each history packet of a sync in turn (MIBANDCTL_EMU_KILL=N:
+# as each history packet of a sync in turn enters the link (MIBANDCTL_EMU_KILL=N:
 # the 01/02/03 writes, the band's 10 xx replies, every data packet, so
 # also between the 03 and the band's answer); then a new sync runs.  No
 # minute the band held may be missing.  Deterministic: the kill comes

@@ -482,8 +482,8 @@ static void erase_filter(struct dev_emu *e, enum miband_link_dir dir,
 
 /*
  * The link's filter: MIBANDCTL_EMU_ERASE, MIBANDCTL_EMU_KILL (SIGKILL the
- * whole process just before the Nth, from 0, history packet is delivered:
- * fetch control writes and notifications, data packets) and
+ * whole process just before the Nth, from 0, history packet enters the
+ * link: fetch control writes and notifications, data packets) and
  * MIBANDCTL_EMU_FAULT (kinds 1 drop, 2 corrupt, 3 disconnect, 4 stall).
  */
 static enum miband_link_verdict on_fault(enum miband_link_dir dir, int kind,
