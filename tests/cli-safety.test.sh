@@ -2,7 +2,7 @@
 # Data safety of the key store (the issue "what a new user broke in an
 # afternoon"): every repro on a fresh store and emulated band, and what
 # must hold instead.  One section per item; `fresh` starts each one.
-. "$2/tests/data/cli/lib.sh" "$1" "$2"
+. "$2/tests/lib/cli.sh" "$1" "$2"
 KEYS="$XDG_CONFIG_HOME/miband/keys"
 OTHER=ffeeddccbbaa99887766554433221100
 fresh() { rm -rf "$XDG_CONFIG_HOME" "$XDG_STATE_HOME" "$XDG_DATA_HOME"; }

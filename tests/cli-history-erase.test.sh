@@ -7,7 +7,7 @@
 # also between the 03 and the band's answer); then a new sync runs.  No
 # minute the band held may be missing.  Deterministic: the kill comes
 # from the emulated link itself, no timing involved.
-. "$2/tests/data/cli/lib.sh" "$1" "$2"
+. "$2/tests/lib/cli.sh" "$1" "$2"
 export MIBANDCTL_EMU_ERASE=1 MIBANDCTL_EMU_BATCH=20
 DB="$XDG_DATA_HOME/miband/miband.db"
 SINCE=2025-11-24T15:00Z # an hour before the band's clock: 3 rounds of 20

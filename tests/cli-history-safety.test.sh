@@ -2,8 +2,8 @@
 # Data safety of sync and the activity database (the issue "what a new
 # user broke in an afternoon"): a band clock off the host's, damaged,
 # read-only and missing databases.  The emulated band's clock and host
-# clock are pinned (MIBANDCTL_EMU_CLOCK, tests/data/cli/lib.sh).
-. "$2/tests/data/cli/lib.sh" "$1" "$2"
+# clock are pinned (MIBANDCTL_EMU_CLOCK, tests/lib/cli.sh).
+. "$2/tests/lib/cli.sh" "$1" "$2"
 DB="$XDG_DATA_HOME/miband/miband.db"
 NOWMIN=$((1764000000 / 60))
 rows() { sqlite3 "$DB" "SELECT count(*) FROM samples WHERE minute $1"; }
