@@ -164,6 +164,11 @@ expect_rc 2 "bad config value" config time-format 13
 expect_rc 2 "events without --follow" events
 expect_rc 2 "unknown command" frobnicate
 expect_rc 2 "option a command does not take" battery --follow
+check "  ... and it says which" err_has "battery does not take --follow"
+expect_rc 2 "a command's option before the command" --follow hr
+check "  ... is told to go after it" err_has "put it after the command"
+expect_rc 2 "an option no command takes" hr --frobnicate
+check "  ... is unknown" err_has "unknown option '--frobnicate'"
 expect_rc 2 "--sync and --set together" time --sync --set 2025-01-01T00:00
 expect_rc 1 "unix:PATH is not supported yet" battery --device unix:/tmp/x
 check "unix: is UNSUPPORTED" err_has "[UNSUPPORTED]"

@@ -456,3 +456,76 @@ void mb_json_end(struct mb_json *j)
 	fflush(stdout);
 	free(s);
 }
+
+/* ---- records ---- */
+
+static void rec_vtext(struct mb_rec *r, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (r->len >= sizeof(r->text))
+		return;
+	n = vsnprintf(r->text + r->len, sizeof(r->text) - r->len, fmt, ap);
+	if (n > 0)
+		r->len += (size_t)n;
+	if (r->len >= sizeof(r->text))
+		r->len = sizeof(r->text) - 1;
+}
+
+void mb_rec_text(struct mb_rec *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->json)
+		return;
+	va_start(ap, fmt);
+	rec_vtext(r, fmt, ap);
+	va_end(ap);
+}
+
+void mb_rec_begin(struct mb_rec *r, const char *type)
+{
+	r->json = mb_json_mode();
+	r->len = 0;
+	r->text[0] = 0;
+	if (r->json)
+		mb_json_begin(&r->j, type);
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+void mb_rec_int(struct mb_rec *r, const char *key, long long val,
+		const char *text_fmt)
+{
+	if (r->json)
+		mb_json_int(&r->j, key, val);
+	else if (text_fmt)
+		mb_rec_text(r, text_fmt, val);
+}
+
+void mb_rec_str(struct mb_rec *r, const char *key, const char *val,
+		const char *text_fmt)
+{
+	if (r->json)
+		mb_json_str(&r->j, key, val);
+	else if (text_fmt)
+		mb_rec_text(r, text_fmt, val);
+}
+#pragma GCC diagnostic pop
+
+void mb_rec_bool(struct mb_rec *r, const char *key, bool val,
+		 const char *text_if_true)
+{
+	if (r->json)
+		mb_json_bool(&r->j, key, val);
+	else if (val && text_if_true)
+		mb_rec_text(r, "%s", text_if_true);
+}
+
+void mb_rec_end(struct mb_rec *r)
+{
+	if (r->json)
+		mb_json_end(&r->j);
+	else
+		mb_say("%s", r->text);
+}
