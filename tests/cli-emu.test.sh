@@ -159,6 +159,10 @@ expect_rc 2 "non-UTF-8 caller" alert call "$(printf '\xc3\x28')"
 expect_rc 2 "bad time" time --set 2025-13-01T00:00
 check "bad time is BAD_TIME" err_has "[BAD_TIME]"
 expect_rc 2 "time zone not in quarter hours" time --set 2025-01-01T00:00+01:10
+expect_rc 2 "a zone cut after its colon (one grammar with export)" time --set 2025-01-01T00:00+01:
+expect_rc 2 "a date alone is not a time for the band" time --set 2025-01-01
+expect_rc 0 "'t' and 'z' in lower case" time --set 2025-01-01t00:00z --json
+check "  ... is UTC" out_has '"time":"2025-01-01T00:00:00+00:00"'
 expect_rc 2 "unknown config key" config brightness 5
 expect_rc 2 "bad config value" config time-format 13
 expect_rc 2 "events without --follow" events

@@ -111,6 +111,13 @@ PY
 	ok "--band and an open start" || bad "band filter"
 [ "$(rows --from 2025-11-01T01:00+01:00 --to 2025-11-01T02:00:00Z)" -eq 120 ] &&
 	ok "--from with an offset" || bad "offset"
+# one ISO 8601 grammar with time --set (common/timefmt.h): 't' and 'z'
+# in lower case too, a zone of hours alone or HHMM
+[ "$(rows --from 2025-11-01t01:00+0100 --to 2025-11-01t02:00:00z)" -eq 120 ] &&
+	ok "--from/--to in lower case and +HHMM" || bad "lower-case t/z"
+[ "$(rows --from 2025-11-01T01:00+01 --to 2025-11-01T02:00Z)" -eq 120 ] &&
+	ok "--from with +HH" || bad "+HH"
+status 2 "a zone cut after its colon is refused" "$M" export --from 2025-11-01T01:00+01:
 
 # stats agree with the export they summarise
 "$M" --json stats --utc --from $FIRST --to $NOW >"$T/stats" 2>"$T/err"

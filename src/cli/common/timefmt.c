@@ -73,75 +73,118 @@ void mb_time_host_now(struct miband_time *t)
 	t->tz = (int8_t)(tm.tm_gmtoff / 900);
 }
 
+int mb_time_parse_iso(const char *s, struct mb_iso_time *ret)
+{
+	struct mb_iso_time r;
+	unsigned y, mo, d, h = 0, mi = 0, sec = 0, oh, om = 0;
+	size_t n = s ? strlen(s) : 0, p = 10, z;
+
+	memset(&r, 0, sizeof(r));
+	if (n < 10 || s[4] != '-' || s[7] != '-' || mb_parse_digits(s, 4, &y) ||
+	    mb_parse_digits(s + 5, 2, &mo) || mb_parse_digits(s + 8, 2, &d))
+		return MIBAND_E_BAD_TIME;
+	if (p < n && (s[p] == 'T' || s[p] == 't' || s[p] == ' ')) {
+		if (n < p + 6 || s[p + 3] != ':' ||
+		    mb_parse_digits(s + p + 1, 2, &h) ||
+		    mb_parse_digits(s + p + 4, 2, &mi))
+			return MIBAND_E_BAD_TIME;
+		p += 6;
+		if (p < n && s[p] == ':') {
+			if (n < p + 3 || mb_parse_digits(s + p + 1, 2, &sec))
+				return MIBAND_E_BAD_TIME;
+			p += 3;
+		}
+		r.has_time = true;
+	}
+	z = n - p;
+	if (z == 1 && (s[p] == 'Z' || s[p] == 'z')) {
+		r.has_zone = true;
+	} else if (z && (s[p] == '+' || s[p] == '-')) {
+		if (mb_parse_digits(s + p + 1, 2, &oh) ||
+		    (z == 6 &&
+		     (s[p + 3] != ':' || mb_parse_digits(s + p + 4, 2, &om))) ||
+		    (z == 5 && mb_parse_digits(s + p + 3, 2, &om)) ||
+		    (z != 3 && z != 5 && z != 6) || oh > 14 || om > 59)
+			return MIBAND_E_BAD_TIME;
+		r.has_zone = true;
+		r.zone_min = (s[p] == '-' ? -1 : 1) * (int)(oh * 60 + om);
+	} else if (z) {
+		return MIBAND_E_BAD_TIME;
+	}
+	if (y > 9999 || mo > 12 || d > 31 || h > 23 || mi > 59 || sec > 59)
+		return MIBAND_E_BAD_TIME;
+	r.t.year = (uint16_t)y;
+	r.t.month = (uint8_t)mo;
+	r.t.day = (uint8_t)d;
+	r.t.hour = (uint8_t)h;
+	r.t.minute = (uint8_t)mi;
+	r.t.second = (uint8_t)sec;
+	if (miband_time_valid(&r.t) < 0)
+		return MIBAND_E_BAD_TIME;
+	r.t.dow = miband_day_of_week((int32_t)y, mo, d);
+	*ret = r;
+	return 0;
+}
+
+/* A local date and time to unix seconds and the offset in force then,
+ * in seconds east of UTC (DST as the C library knows it). */
+static int local_to_unix(const struct miband_time *t, int64_t *ret_unix,
+			 long *ret_gmtoff)
+{
+	struct tm tm;
+	time_t tt;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = (int)t->year - 1900;
+	tm.tm_mon = (int)t->month - 1;
+	tm.tm_mday = (int)t->day;
+	tm.tm_hour = (int)t->hour;
+	tm.tm_min = (int)t->minute;
+	tm.tm_sec = (int)t->second;
+	tm.tm_isdst = -1;
+	tt = mktime(&tm);
+	if (tt == (time_t)-1)
+		return MIBAND_E_BAD_TIME;
+	localtime_r(&tt, &tm);
+	*ret_unix = (int64_t)tt;
+	*ret_gmtoff = tm.tm_gmtoff;
+	return 0;
+}
+
 int mb_time_parse_band(const char *s, struct miband_time *ret)
 {
-	struct miband_time t;
-	unsigned y, mo, d, h, mi, sec = 0, oh = 0, om = 0;
-	size_t n = strlen(s), p;
-	int sign = 0;
+	struct mb_iso_time r;
+	int64_t u;
+	long off;
 
-	memset(&t, 0, sizeof(t));
-	if (n < 16 || s[4] != '-' || s[7] != '-' ||
-	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
-	    mb_parse_digits(s, 4, &y) || mb_parse_digits(s + 5, 2, &mo) ||
-	    mb_parse_digits(s + 8, 2, &d) || mb_parse_digits(s + 11, 2, &h) ||
-	    mb_parse_digits(s + 14, 2, &mi))
+	if (mb_time_parse_iso(s, &r) < 0 || !r.has_time || r.t.year < 2000 ||
+	    r.t.year > 2099 || r.zone_min % 15)
 		return MIBAND_E_BAD_TIME;
-	p = 16;
-	if (p < n && s[p] == ':') {
-		if (p + 3 > n || mb_parse_digits(s + p + 1, 2, &sec))
-			return MIBAND_E_BAD_TIME;
-		p += 3;
-	}
-	if (p < n && (s[p] == 'Z' || s[p] == 'z')) {
-		sign = 1;
-		p++;
-	} else if (p < n && (s[p] == '+' || s[p] == '-')) {
-		sign = s[p] == '-' ? -1 : 1;
-		p++;
-		if (p + 2 > n || mb_parse_digits(s + p, 2, &oh))
-			return MIBAND_E_BAD_TIME;
-		p += 2;
-		if (p < n && s[p] == ':')
-			p++;
-		if (p < n) {
-			if (p + 2 > n || mb_parse_digits(s + p, 2, &om))
-				return MIBAND_E_BAD_TIME;
-			p += 2;
-		}
-	}
-	if (p != n || y < 2000 || y > 2099 || sec > 59 || oh > 14 || om > 59 ||
-	    om % 15)
+	if (r.has_zone)
+		r.t.tz = (int8_t)(r.zone_min / 15);
+	else if (local_to_unix(&r.t, &u, &off) < 0)
 		return MIBAND_E_BAD_TIME;
-	t.year = (uint16_t)y;
-	t.month = (uint8_t)mo;
-	t.day = (uint8_t)d;
-	t.hour = (uint8_t)h;
-	t.minute = (uint8_t)mi;
-	t.second = (uint8_t)sec;
-	if (miband_time_valid(&t) < 0 || h > 23 || mi > 59)
-		return MIBAND_E_BAD_TIME;
-	t.dow = miband_day_of_week((int32_t)y, mo, d);
-	if (sign) {
-		t.tz = (int8_t)(sign * (int)(oh * 4 + om / 15));
-	} else {
-		struct tm tm;
-		time_t tt;
+	else
+		r.t.tz = (int8_t)(off / 900);
+	*ret = r.t;
+	return 0;
+}
 
-		memset(&tm, 0, sizeof(tm));
-		tm.tm_year = (int)y - 1900;
-		tm.tm_mon = (int)mo - 1;
-		tm.tm_mday = (int)d;
-		tm.tm_hour = (int)h;
-		tm.tm_min = (int)mi;
-		tm.tm_sec = (int)sec;
-		tm.tm_isdst = -1;
-		tt = mktime(&tm);
-		if (tt == (time_t)-1)
-			return MIBAND_E_BAD_TIME;
-		localtime_r(&tt, &tm);
-		t.tz = (int8_t)(tm.tm_gmtoff / 900);
+int mb_time_parse_unix(const char *s, int64_t *ret_unix)
+{
+	struct mb_iso_time r;
+	int64_t u;
+	long off;
+
+	if (mb_time_parse_iso(s, &r) < 0)
+		return MIBAND_E_BAD_TIME;
+	if (r.has_zone) {
+		*ret_unix =
+			miband_time_to_unix(&r.t) - (int64_t)r.zone_min * 60;
+		return 0;
 	}
-	*ret = t;
+	if (local_to_unix(&r.t, &u, &off) < 0)
+		return MIBAND_E_BAD_TIME;
+	*ret_unix = u;
 	return 0;
 }

@@ -26,11 +26,31 @@ const char *mb_time_dow_name(unsigned dow);
 void mb_time_host_now(struct miband_time *t);
 
 /*
- * A time for the band (`time --set`):
- * YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM|+HHMM|+HH] ('T' or a space).  Without a
- * zone: the host's zone at that date (DST included).  0 or
- * MIBAND_E_BAD_TIME; *ret only written on success.
+ * The one ISO 8601 grammar of mibandctl:
+ *
+ *   YYYY-MM-DD[(T|t| )HH:MM[:SS]][Z|z|(+|-)HH[[:]MM]]
+ *
+ * a calendar date, optionally a time of day, optionally a zone (hours
+ * 0-14, minutes 0-59).  Years 1970-2099 (the library's range).  t gets
+ * the date and time (dow set, tz 0); zone_min is the offset in minutes
+ * east of UTC.  0 or MIBAND_E_BAD_TIME; *ret only written on success.
+ */
+struct mb_iso_time {
+	struct miband_time t;
+	bool has_time, has_zone;
+	int zone_min;
+};
+int mb_time_parse_iso(const char *s, struct mb_iso_time *ret);
+
+/*
+ * A time for the band (`time --set`): the grammar above with a time of
+ * day, years 2000-2099, a zone in quarter hours.  Without a zone: the
+ * host's zone at that date (DST included).
  */
 int mb_time_parse_band(const char *s, struct miband_time *ret);
+
+/* A time for a history range: the grammar above; a date alone is its
+ * midnight; without a zone, local time.  To unix seconds. */
+int mb_time_parse_unix(const char *s, int64_t *ret_unix);
 
 #endif
