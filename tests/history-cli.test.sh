@@ -157,6 +157,7 @@ python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGM
 status 8 "a database from a newer libmiband is refused" "$M" export
 check "  ... and left alone" test "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA user_version').fetchone()[0])" "$DB")" = 99
 status 0 "--db FILE: a database elsewhere" "$M" --device emu sync --db "$T/other.db" --since 2025-11-24T12:00Z
+check "  ... one batch is \"1 batch\"" grep -q " in 1 batch, " "$T/out"
 [ "$("$M" export --db "$T/other.db" | wc -l)" -ge 241 ] && ok "  ... holds what was synced" ||
 	bad "--db export"
 

@@ -496,10 +496,11 @@ static void sync_summary(const struct mb_history_args *a, const char *address,
 		local_minute(x, sizeof(x), in->range_first);
 		local_minute(y, sizeof(y), in->range_last);
 		mb_say("sync: %s: %llu samples from %s to %s (%llu new, %llu "
-		       "changed) in %u batches, %.1f s",
+		       "changed) in %u batch%s, %.1f s",
 		       address, (unsigned long long)in->samples, x, y,
 		       (unsigned long long)in->added,
-		       (unsigned long long)in->changed, in->batches, secs);
+		       (unsigned long long)in->changed, in->batches,
+		       in->batches == 1 ? "" : "es", secs);
 	}
 }
 

@@ -196,6 +196,35 @@ static const char *const devinfo_names[MIBAND_DEVINFO_COUNT] = {
 	[MIBAND_DEVINFO_NAME] = "name",
 };
 
+/* A company's name for the vendor ids of the bands. */
+static const char *company_name(unsigned id)
+{
+	switch (id) {
+	case 0x0157:
+		return "Huami, ";
+	case 0x038f:
+		return "Xiaomi, ";
+	default:
+		return "";
+	}
+}
+
+/* PnP ID 2A50: <source> <vendor> <product> <version>, little endian; the
+ * source says whose list the vendor id is from (1 Bluetooth SIG company
+ * ids, 2 USB-IF vendor ids). */
+static void pnp_text(const uint8_t *p, char *buf, size_t cap)
+{
+	unsigned vendor = p[1] | p[2] << 8;
+
+	snprintf(buf, cap,
+		 "vendor 0x%04x (%s%s), product 0x%04x, version 0x%04x",
+		 vendor, p[0] == 1 ? company_name(vendor) : "",
+		 p[0] == 1 ? "Bluetooth SIG company id" :
+		 p[0] == 2 ? "USB vendor id" :
+			     "unknown id source",
+		 (unsigned)(p[3] | p[4] << 8), (unsigned)(p[5] | p[6] << 8));
+}
+
 static int info_run(struct ctx *c, int argc, char **argv)
 {
 	static const enum miband_devinfo order[] = {
@@ -241,13 +270,7 @@ static int info_run(struct ctx *c, int argc, char **argv)
 				snprintf(text[f] + 2 * k, 3, "%02x", raw[f][k]);
 			text[f][2 * rawlen[f]] = 0;
 		} else if (f == MIBAND_DEVINFO_PNP_ID && rawlen[f] == 7) {
-			snprintf(text[f], sizeof(text[f]),
-				 "vendor 0x%04x (%s), product 0x%04x, version "
-				 "0x%04x",
-				 raw[f][1] | raw[f][2] << 8,
-				 raw[f][0] == 1 ? "Bluetooth SIG" : "USB",
-				 raw[f][3] | raw[f][4] << 8,
-				 raw[f][5] | raw[f][6] << 8);
+			pnp_text(raw[f], text[f], sizeof(text[f]));
 		} else {
 			mb_printable(text[f], sizeof(text[f]), raw[f],
 				     rawlen[f]);
