@@ -151,6 +151,12 @@ status 2 "export --format xml is a usage error" "$M" export --format xml
 status 2 "sync does not take --format" "$M" --device emu sync --format csv
 status 2 "battery does not take --since" "$M" --device emu battery --since 2025-01-01
 status 2 "a bad --from" "$M" export --from yesterday
+status 2 "a reversed range is a usage error" "$M" export --from 2025-11-05 --to 2025-11-01
+check "  ... with nothing on stdout" test ! -s "$T/out"
+check "  ... and says why" grep -q "is after --to" "$T/err"
+status 2 "stats too" "$M" stats --from 2025-11-05T00:00Z --to 2025-11-05T01:00+02:00
+status 0 "an equal --from and --to is an empty range, not an error" \
+	"$M" export --from 2025-11-05 --to 2025-11-05
 status 2 "a bad --since" "$M" --device emu sync --since 2025-13-01
 status 3 "an unknown --band" "$M" export --band C8:0F:10:00:00:09
 python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version=99'); c.commit()" "$DB"

@@ -4,6 +4,7 @@
  */
 #include <unistd.h>
 
+#include "common/timefmt.h"
 #include "mibandctl/mibandctl.h"
 
 static int history_opt(struct ctx *c, int code, const char *arg)
@@ -72,6 +73,23 @@ const struct command mb_cmd_sync = {
 	.run = sync_run,
 };
 
+/* A range runs forward: --from after --to is a usage error, not an empty
+ * answer.  (Unreadable times are history.c's to report.) */
+static int range_check(struct ctx *c, int argc, char **argv)
+{
+	int64_t from, to;
+
+	(void)argc;
+	(void)argv;
+	if (c->hist.from && c->hist.to &&
+	    mb_time_parse_unix(c->hist.from, &from) == 0 &&
+	    mb_time_parse_unix(c->hist.to, &to) == 0 && from > to)
+		return mb_usage_error("--from %s is after --to %s: the range "
+				      "is empty (swap them?)",
+				      c->hist.from, c->hist.to);
+	return 0;
+}
+
 static int export_run(struct ctx *c, int argc, char **argv)
 {
 	(void)argc;
@@ -87,6 +105,7 @@ const struct command mb_cmd_export = {
 	       "(docs/SCHEMA.md).",
 	.opts = export_opts,
 	.opt = history_opt,
+	.check = range_check,
 	.run = export_run,
 };
 
@@ -103,5 +122,6 @@ const struct command mb_cmd_stats = {
 	.doc = "Daily totals: steps, active minutes, heart rate, sleep.",
 	.opts = stats_opts,
 	.opt = history_opt,
+	.check = range_check,
 	.run = stats_run,
 };
