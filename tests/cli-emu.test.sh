@@ -198,5 +198,19 @@ long=$(python3 -c 'print("é" * 300)')
 expect_rc 0 "a 600-byte text is accepted and cut" alert text "Title" "$long" --json
 check "the message was cut to the band's limit (230 bytes)" \
 	python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert 200 < o["bytes"] <= 230, o' "$T/out"
+check "  ... and says it was cut, and by how much" \
+	python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["cut"] is True and 0 < 605 - o["bytes_dropped"] <= o["bytes"], o' "$T/out"
+expect_rc 0 "the human line says so too" alert text "Title" "$long"
+check "  ... cut, with the limit" out_has "cut to the band's limit of 230 bytes"
+# a caller's name: one write carries 18 bytes; the band shows no more
+name=$(python3 -c 'print("Maximilian" * 10)')
+expect_rc 0 "a 100-character caller name" alert call "$name"
+check "  ... shows what the band got, not the whole name" \
+	out_has 'alert: incoming call from "MaximilianMaximili" shown (cut to the 18 bytes the band shows; 82 bytes left out)'
+expect_rc 0 "  ... --json" alert call "$name" --json
+check "  ... --json says cut and how much" \
+	out_has '"bytes":18,"cut":true,"bytes_dropped":82'
+expect_rc 0 "a short name is not cut" alert call Bob --json
+check "  ... cut false" out_has '"cut":false'
 
 finish

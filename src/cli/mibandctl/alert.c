@@ -7,6 +7,11 @@
 
 #include "mibandctl/mibandctl.h"
 
+/* The longest caller name: a write less the category and count bytes. */
+#define CALL_NAME_MAX (MIBAND_WRITE_MAX - 2)
+/* The longest title of a text (the codec's cut). */
+#define TITLE_MAX 32
+
 /* Valid UTF-8, or BAD_UTF8 naming the argument. */
 static int check_utf8(const char *what, const char *s)
 {
@@ -31,10 +36,9 @@ static int alert_check(struct ctx *c, int argc, char **argv)
 		if ((r = mb_need_args(&mb_cmd_alert, argc, 2, 2)) < 0 ||
 		    (r = check_utf8("caller name", argv[1])) < 0)
 			return r;
-		n = strlen(argv[1]);
-		if (n >= sizeof(c->text))
-			n = (size_t)miband_utf8_cut(argv[1], n,
-						    sizeof(c->text) - 1);
+		/* what one New Alert write carries: the band shows no more */
+		n = (size_t)miband_utf8_cut(argv[1], strlen(argv[1]),
+					    CALL_NAME_MAX);
 		memcpy(c->text, argv[1], n);
 		req->type = MIBAND_REQ_CALL;
 		req->u.text.data = (const char *)c->text;
@@ -59,12 +63,30 @@ static int alert_check(struct ctx *c, int argc, char **argv)
 	return 0;
 }
 
+/* Bytes of title and body that the encoded text leaves out. */
+static size_t text_dropped(const char *title, const char *body, int n)
+{
+	static uint8_t all[4096];
+	size_t tl = strlen(title), bl = strlen(body);
+	int full;
+
+	full = miband_encode_app_notification(all, sizeof(all), sizeof(all),
+					      MIBAND_CATEGORY_SMS, 0, title,
+					      body, NULL);
+	if (full < 0 || bl > sizeof(all) / 2)
+		full = n + (int)bl; /* too long to measure: all of it */
+	return tl - (size_t)miband_utf8_cut(title, tl, TITLE_MAX) +
+	       (size_t)(full - n);
+}
+
 static int alert_run(struct ctx *c, int argc, char **argv)
 {
 	struct miband_request *req = &c->req;
 	const char *kind = argv[0];
 	struct miband_event ev;
-	struct mb_json j;
+	struct mb_rec rec;
+	size_t dropped = 0;
+	char shown[4 * CALL_NAME_MAX + 1];
 	int r, n = (int)req->u.text.len;
 
 	(void)argc;
@@ -78,6 +100,9 @@ static int alert_run(struct ctx *c, int argc, char **argv)
 			return n;
 		req->u.text.data = (const char *)c->text;
 		req->u.text.len = (size_t)n;
+		dropped = text_dropped(argv[1], argv[2], n);
+	} else if (req->type == MIBAND_REQ_CALL) {
+		dropped = strlen(argv[1]) - (size_t)n;
 	}
 	r = mb_request(c, req, &ev);
 	if (r < 0)
@@ -88,22 +113,41 @@ static int alert_run(struct ctx *c, int argc, char **argv)
 		if (r < 0)
 			return r;
 	}
-	if (c->json) {
-		mb_json_begin(&j, "alert");
-		mb_json_str(&j, "alert", kind);
-		if (!strcmp(kind, "text") || !strcmp(kind, "call"))
-			mb_json_int(&j, "bytes", n);
-		mb_json_bool(&j, "sent", true);
-		mb_json_end(&j);
-	} else if (!strcmp(kind, "call")) {
-		mb_say("alert: incoming call from \"%s\" shown", argv[1]);
-	} else if (!strcmp(kind, "text")) {
-		mb_say("alert: text sent (%d bytes)", n);
-	} else if (!strcmp(kind, "vibrate")) {
-		mb_say("alert: the band vibrates");
+	mb_rec_begin(&rec, "alert");
+	mb_rec_str(&rec, "alert", kind, NULL);
+	if (req->type == MIBAND_REQ_CALL) {
+		mb_printable(shown, sizeof(shown), c->text, (size_t)n);
+		mb_rec_text(&rec, "alert: incoming call from \"%s\" shown",
+			    shown);
+	} else if (req->type == MIBAND_REQ_TEXT) {
+		mb_rec_text(&rec, "alert: text sent (%d bytes", n);
 	} else {
-		mb_say("alert: stopped");
+		mb_rec_text(&rec, "alert: %s",
+			    kind[0] == 'v' ? "the band vibrates" : "stopped");
 	}
+	if (req->type == MIBAND_REQ_CALL || req->type == MIBAND_REQ_TEXT) {
+		mb_rec_int(&rec, "bytes", n, NULL);
+		mb_rec_bool(&rec, "cut", dropped > 0, NULL);
+		if (dropped)
+			mb_rec_int(&rec, "bytes_dropped", (long long)dropped,
+				   NULL);
+		if (dropped && req->type == MIBAND_REQ_CALL)
+			mb_rec_text(&rec,
+				    " (cut to the %d bytes the band shows; %zu "
+				    "bytes left out)",
+				    n, dropped);
+		else if (dropped)
+			mb_rec_text(&rec,
+				    "; cut to the band's limit of %zu bytes, a "
+				    "title to %d: %zu bytes of title and body "
+				    "left out)",
+				    miband_text_limit(mb_device_model(c->dev)),
+				    TITLE_MAX, dropped);
+		else if (req->type == MIBAND_REQ_TEXT)
+			mb_rec_text(&rec, ")");
+	}
+	mb_rec_bool(&rec, "sent", true, NULL);
+	mb_rec_end(&rec);
 	return 0;
 }
 
