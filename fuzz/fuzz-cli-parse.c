@@ -298,7 +298,7 @@ static void fuzz_band_time(const char *s, bool ok, const struct tm *tm,
 	int r;
 
 	memset(&t, 0x5a, sizeof(t));
-	r = mb_time_parse_band(s, &t);
+	r = mb_time_parse_band(s, &t, NULL);
 	FUZZ_ASSERT(r == 0 || r == MIBAND_E_BAD_TIME);
 	if (r < 0) {
 		FUZZ_ASSERT(t.year == 0x5a5a);

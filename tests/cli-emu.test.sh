@@ -159,6 +159,18 @@ expect_rc 2 "non-UTF-8 caller" alert call "$(printf '\xc3\x28')"
 expect_rc 2 "bad time" time --set 2025-13-01T00:00
 check "bad time is BAD_TIME" err_has "[BAD_TIME]"
 expect_rc 2 "time zone not in quarter hours" time --set 2025-01-01T00:00+01:10
+check "  ... says the band's rule" err_has "the band keeps the zone in quarter hours"
+expect_rc 2 "a year the band's clock does not take" time --set 1999-12-31T23:00Z
+check "  ... says the band's range" err_has "the band's clock takes years 2000 to 2099"
+# local times the host's zone (CET/CEST here) skips or passes twice
+expect_rc 2 "a local time that does not exist (spring forward)" time --set 2026-03-29T02:30
+check "  ... is refused, saying why" err_has "does not exist in the host's zone"
+expect_rc 2 "a local time that happens twice (fall back)" time --set 2025-10-26T02:30
+check "  ... is refused, saying why" err_has "happens twice"
+expect_rc 0 "  ... with its zone it is one instant" time --set 2025-10-26T02:30+01:00 --json
+check "  ... taken as given" out_has '"time":"2025-10-26T02:30:00+01:00"'
+expect_rc 0 "the hour after spring forward is fine" time --set 2026-03-29T03:30 --json
+check "  ... in summer time" out_has '"time":"2026-03-29T03:30:00+02:00"'
 expect_rc 2 "a zone cut after its colon (one grammar with export)" time --set 2025-01-01T00:00+01:
 expect_rc 2 "a date alone is not a time for the band" time --set 2025-01-01
 expect_rc 0 "'t' and 'z' in lower case" time --set 2025-01-01t00:00z --json

@@ -118,6 +118,10 @@ PY
 [ "$(rows --from 2025-11-01T01:00+01 --to 2025-11-01T02:00Z)" -eq 120 ] &&
 	ok "--from with +HH" || bad "+HH"
 status 2 "a zone cut after its colon is refused" "$M" export --from 2025-11-01T01:00+01:
+TZ="CET-1CEST,M3.5.0,M10.5.0/3" status 2 "a local --from the zone skips is refused" \
+	"$M" export --from 2025-03-30T02:30
+TZ="CET-1CEST,M3.5.0,M10.5.0/3" status 2 "  ... and one it passes twice" \
+	"$M" export --to 2025-10-26T02:30
 
 # stats agree with the export they summarise
 "$M" --json stats --utc --from $FIRST --to $NOW >"$T/stats" 2>"$T/err"

@@ -126,10 +126,10 @@ int mb_time_parse_iso(const char *s, struct mb_iso_time *ret)
 	return 0;
 }
 
-/* A local date and time to unix seconds and the offset in force then,
- * in seconds east of UTC (DST as the C library knows it). */
-static int local_to_unix(const struct miband_time *t, int64_t *ret_unix,
-			 long *ret_gmtoff)
+/* t as a local time with DST off (isdst 0) or on (1), if that reading
+ * exists: mktime() normalises what does not, so read it back. */
+static bool local_try(const struct miband_time *t, int isdst, time_t *ret,
+		      long *ret_gmtoff)
 {
 	struct tm tm;
 	time_t tt;
@@ -141,31 +141,90 @@ static int local_to_unix(const struct miband_time *t, int64_t *ret_unix,
 	tm.tm_hour = (int)t->hour;
 	tm.tm_min = (int)t->minute;
 	tm.tm_sec = (int)t->second;
-	tm.tm_isdst = -1;
+	tm.tm_isdst = isdst;
 	tt = mktime(&tm);
-	if (tt == (time_t)-1)
-		return MIBAND_E_BAD_TIME;
-	localtime_r(&tt, &tm);
-	*ret_unix = (int64_t)tt;
+	if (tt == (time_t)-1 || !localtime_r(&tt, &tm) ||
+	    tm.tm_year != (int)t->year - 1900 || tm.tm_mon != t->month - 1 ||
+	    tm.tm_mday != t->day || tm.tm_hour != t->hour ||
+	    tm.tm_min != t->minute || tm.tm_sec != t->second ||
+	    tm.tm_isdst != isdst)
+		return false;
+	*ret = tt;
 	*ret_gmtoff = tm.tm_gmtoff;
+	return true;
+}
+
+/*
+ * A local date and time to unix seconds and the offset in force then
+ * (seconds east of UTC), DST as the C library knows it.  A time the
+ * clocks skip (spring forward) does not exist, one they pass twice (fall
+ * back) is ambiguous: both are refused, with why in *ret_why.
+ */
+static int local_to_unix(const struct miband_time *t, int64_t *ret_unix,
+			 long *ret_gmtoff, const char **ret_why)
+{
+	time_t std, dst;
+	long std_off, dst_off;
+	bool has_std = local_try(t, 0, &std, &std_off);
+	bool has_dst = local_try(t, 1, &dst, &dst_off);
+
+	if (has_std && has_dst && std != dst) {
+		if (ret_why)
+			*ret_why = "that local time happens twice in the "
+				   "host's zone (the clocks go back): give "
+				   "its zone (+HH:MM) to say which";
+		return MIBAND_E_BAD_TIME;
+	}
+	if (!has_std && !has_dst) {
+		if (ret_why)
+			*ret_why = "that local time does not exist in the "
+				   "host's zone (the clocks skip it): give "
+				   "the zone, or a time outside the change";
+		return MIBAND_E_BAD_TIME;
+	}
+	*ret_unix = (int64_t)(has_std ? std : dst);
+	*ret_gmtoff = has_std ? std_off : dst_off;
 	return 0;
 }
 
-int mb_time_parse_band(const char *s, struct miband_time *ret)
+static int why(const char **ret_why, const char *msg)
+{
+	if (ret_why)
+		*ret_why = msg;
+	return MIBAND_E_BAD_TIME;
+}
+
+int mb_time_parse_band(const char *s, struct miband_time *ret,
+		       const char **ret_why)
 {
 	struct mb_iso_time r;
 	int64_t u;
 	long off;
+	int err;
 
-	if (mb_time_parse_iso(s, &r) < 0 || !r.has_time || r.t.year < 2000 ||
-	    r.t.year > 2099 || r.zone_min % 15)
-		return MIBAND_E_BAD_TIME;
-	if (r.has_zone)
+	if (mb_time_parse_iso(s, &r) < 0)
+		return why(ret_why, "a time is ISO 8601: "
+				    "YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]");
+	if (!r.has_time)
+		return why(ret_why, "the band needs a time of day: "
+				    "YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]");
+	if (r.t.year < 2000 || r.t.year > 2099)
+		return why(ret_why,
+			   "the band's clock takes years 2000 to 2099");
+	if (r.zone_min % 15)
+		return why(ret_why, "the band keeps the zone in quarter hours "
+				    "(+05:45 yes, +01:10 no)");
+	if (r.has_zone) {
 		r.t.tz = (int8_t)(r.zone_min / 15);
-	else if (local_to_unix(&r.t, &u, &off) < 0)
-		return MIBAND_E_BAD_TIME;
-	else
+	} else {
+		err = local_to_unix(&r.t, &u, &off, ret_why);
+		if (err < 0)
+			return err;
+		if (off % 900)
+			return why(ret_why, "the host's zone is not in quarter "
+					    "hours then: give the zone");
 		r.t.tz = (int8_t)(off / 900);
+	}
 	*ret = r.t;
 	return 0;
 }
@@ -183,7 +242,7 @@ int mb_time_parse_unix(const char *s, int64_t *ret_unix)
 			miband_time_to_unix(&r.t) - (int64_t)r.zone_min * 60;
 		return 0;
 	}
-	if (local_to_unix(&r.t, &u, &off) < 0)
+	if (local_to_unix(&r.t, &u, &off, NULL) < 0)
 		return MIBAND_E_BAD_TIME;
 	*ret_unix = u;
 	return 0;

@@ -43,11 +43,16 @@ struct mb_iso_time {
 int mb_time_parse_iso(const char *s, struct mb_iso_time *ret);
 
 /*
+ * Local times (no zone) that the host's zone skips (spring forward) or
+ * passes twice (fall back) are refused: they name no single instant.
+ *
  * A time for the band (`time --set`): the grammar above with a time of
  * day, years 2000-2099, a zone in quarter hours.  Without a zone: the
- * host's zone at that date (DST included).
+ * host's zone at that date (DST included).  On MIBAND_E_BAD_TIME,
+ * *ret_why (if not NULL) says which rule the text broke.
  */
-int mb_time_parse_band(const char *s, struct miband_time *ret);
+int mb_time_parse_band(const char *s, struct miband_time *ret,
+		       const char **ret_why);
 
 /* A time for a history range: the grammar above; a date alone is its
  * midnight; without a zone, local time.  To unix seconds. */

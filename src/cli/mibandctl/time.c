@@ -33,11 +33,13 @@ static int time_check(struct ctx *c, int argc, char **argv)
 		return mb_usage_error("pass either --sync or --set");
 	memset(&c->req, 0, sizeof(c->req));
 	if (c->set_time) {
-		r = mb_time_parse_band(c->set_time, &c->req.u.time);
+		const char *why = miband_strerror(MIBAND_E_BAD_TIME);
+
+		r = mb_time_parse_band(c->set_time, &c->req.u.time, &why);
 		if (r < 0) {
 			mb_error_detail("'%s' is not a time the band can take: "
 					"%s",
-					c->set_time, miband_strerror(r));
+					c->set_time, why);
 			return r;
 		}
 	}
