@@ -28,6 +28,7 @@
 
 #include "common/history.h"
 #include "common/output.h"
+#include "common/signals.h"
 #include "common/timefmt.h"
 #include "miband/store.h"
 
@@ -326,6 +327,12 @@ static int next_event(struct mb_device *d, struct miband_session *s,
 	int r;
 
 	for (;;) {
+		if (mb_signalled()) { /* SIGINT, SIGTERM, SIGHUP */
+			mb_error_detail("interrupted by %s: nothing of this "
+					"sync was stored",
+					mb_signal_name(mb_signalled()));
+			return MIBAND_E_CANCELLED;
+		}
 		r = mb_device_run(d, s, guard, ret);
 		if (r < 0)
 			return r;

@@ -6,6 +6,7 @@
  * stdout with a single fwrite and a flush, so a reader of a --follow
  * stream never sees half an object.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,8 @@ int mb_exit_code(int err)
 	case MIBAND_E_FETCH_GAP:
 	case MIBAND_E_FETCH_SHORT:
 		return MB_EXIT_PROTOCOL;
+	case MIBAND_E_CANCELLED:
+		return MB_EXIT_INTERRUPTED;
 	case MIBAND_E_IO:
 	case MIBAND_E_KEY_PERMS:
 	case MIBAND_E_DB:
@@ -88,12 +91,28 @@ int mb_exit_code(int err)
 	case MIBAND_E_NOSPACE:
 	case MIBAND_E_STATE:
 	case MIBAND_E_INTERNAL:
-	case MIBAND_E_CANCELLED:
 	case MIBAND_E_CRYPTO:
 	case MIBAND_E_RNG:
 	default:
 		return MB_EXIT_OTHER;
 	}
+}
+
+/* ---- stdout ---- */
+
+static bool out_closed;
+
+/* Flushes stdout; a reader that went away (EPIPE: SIGPIPE is ignored)
+ * is remembered for mb_output_closed(). */
+static void flush_stdout(void)
+{
+	if (fflush(stdout) != 0 && errno == EPIPE)
+		out_closed = true;
+}
+
+bool mb_output_closed(void)
+{
+	return out_closed;
 }
 
 /* ---- errors ---- */
@@ -176,7 +195,7 @@ void mb_say(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
-	fflush(stdout);
+	flush_stdout();
 }
 
 void mb_note(const char *fmt, ...)
@@ -453,7 +472,7 @@ void mb_json_end(struct mb_json *j)
 	s[len] = 0;
 	fwrite(s, 1, len, stdout);
 	fputc('\n', stdout);
-	fflush(stdout);
+	flush_stdout();
 	free(s);
 }
 

@@ -30,12 +30,17 @@ enum mb_exit {
 	MB_EXIT_PAIRING = 6,   /* pairing declined or not confirmed in time */
 	MB_EXIT_PROTOCOL = 7,  /* malformed, unexpected or rejected reply */
 	MB_EXIT_IO = 8,        /* I/O, key store (incl. unsafe permissions) */
+	/* SIGINT, SIGTERM or SIGHUP ended a command (not a --follow
+	 * stream): streams stopped, link closed, what was stored kept */
+	MB_EXIT_INTERRUPTED = 130,
 };
 
 /* The exit status for a MIBAND_E_* code (0 for 0). */
 int mb_exit_code(int err);
 
 void mb_output_init(bool json, bool verbose);
+/* True once a write to stdout failed because its reader went away. */
+bool mb_output_closed(void);
 bool mb_json_mode(void);
 bool mb_verbose_mode(void);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/signals.h"
 #include "mibandctl/mibandctl.h"
 
 /* ---- --follow ---- */
@@ -405,7 +406,7 @@ static int hr_run(struct ctx *c, int argc, char **argv)
 		return r;
 	/* Stop the measurement even after an error: the band would run
 	 * its sensor until its own timeout otherwise. */
-	mb_interrupted = 0;
+	mb_signals_clear();
 	r2 = mb_simple_request(c, MIBAND_REQ_HR_STOP, &ev);
 	if (r2 == 0)
 		mb_verbose("continuous heart rate stopped");

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "common/args.h"
+#include "common/signals.h"
 #include "mibandctl/mibandctl.h"
 
 static const struct command mb_cmd_help;
@@ -107,7 +108,12 @@ static const char exit_help[] =
 	"  7  protocol: the band sent a malformed or unexpected reply, or "
 	"refused\n"
 	"  8  I/O or key store error (including unsafe key file "
-	"permissions)\n";
+	"permissions)\n"
+	"  130  interrupted (SIGINT, SIGTERM, SIGHUP) once the band was open: "
+	"streams\n"
+	"     stopped, link closed, what was stored kept (a --follow stream "
+	"ends\n"
+	"     with 0 instead, as it does when its reader goes away)\n";
 
 int mb_usage(const struct command *cmd, FILE *f)
 {
@@ -415,7 +421,7 @@ static int run(struct ctx *c, int argc, char **argv)
 		r = mb_auth_stored(c);
 	if (r == 0)
 		r = cmd->run(c, nargs, argv);
-	if (r == MIBAND_E_CANCELLED && mb_interrupted)
+	if (r == MIBAND_E_CANCELLED && mb_signalled() && c->follow)
 		return 0; /* Ctrl-C before the stream began: a clean end */
 	if (r < 0)
 		return mb_report_error(r, NULL);
@@ -427,11 +433,13 @@ int main(int argc, char **argv)
 	static struct ctx c;
 	int code;
 
-	signal(SIGPIPE, SIG_DFL);
+	/* a closed pipe is EPIPE on write: a stream then ends cleanly */
+	signal(SIGPIPE, SIG_IGN);
 	mb_output_init(false, false);
 	code = run(&c, argc, argv);
 	mb_ctx_cleanup(&c);
-	if (fflush(stdout) != 0 && code == 0)
+	if (fflush(stdout) != 0 && code == 0 &&
+	    !(c.follow && mb_output_closed()))
 		code = mb_report_error(MIBAND_E_IO, "writing the output");
 	return code;
 }

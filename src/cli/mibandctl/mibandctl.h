@@ -111,14 +111,13 @@ extern const struct option mb_follow_opts[];
 int mb_follow_opt(struct ctx *c, int code, const char *arg);
 /* The fields of a command that takes --follow. */
 #define MB_FOLLOW_OPTION                                                       \
-	.opts_help = "  -f, --follow          stream until Ctrl-C (SIGINT), "  \
-		     "then stop cleanly\n",                                   \
+	.opts_help = "  -f, --follow          stream until Ctrl-C (SIGINT, "   \
+		     "SIGTERM, SIGHUP) or a closed\n"                          \
+		     "                        output, then stop cleanly "      \
+		     "(exit 0)\n",                                            \
 	.opts = mb_follow_opts, .short_opts = "f", .opt = mb_follow_opt
 
 /* ---- session.c ---- */
-
-/* Set by SIGINT/SIGTERM once a stream runs. */
-extern volatile sig_atomic_t mb_interrupted;
 
 void mb_ctx_cleanup(struct ctx *c);
 int mb_resolve_device(struct ctx *c);
@@ -133,7 +132,8 @@ int mb_request(struct ctx *c, const struct miband_request *req,
 	       struct miband_event *ret);
 int mb_simple_request(struct ctx *c, enum miband_request_type type,
 		      struct miband_event *ret);
-/* Streams events until SIGINT/SIGTERM; prints those of type keep. */
+/* Streams events until a signal or a closed stdout; prints those of type
+ * keep. */
 int mb_follow(struct ctx *c, enum miband_event_type keep);
 void mb_key_id(struct key_id *id, const uint8_t key[16]);
 void mb_json_key_id(struct mb_json *j, const struct key_id *id);

@@ -8,10 +8,12 @@
  * Then each command is one or a few requests on the session: start the
  * request, pump the device until the request's final event, print it.
  *
- * --follow streams pace the emulated band to real time and run until
- * SIGINT or SIGTERM; the handler only sets a flag, the transports return
- * from their waits on the signal, and the command then ends cleanly
- * (continuous heart rate stopped, link closed).
+ * Once the band is open, SIGINT, SIGTERM and SIGHUP only set a flag
+ * (common/signals.h); the transports return from their waits on the
+ * signal and the command ends cleanly (continuous heart rate stopped,
+ * link closed): a --follow stream with status 0, as it does when the
+ * reader of its output goes away, anything else with 130.  --follow
+ * streams pace the emulated band to real time.
  *
  * Keys: the session holds its own copy; every other copy (parsed --key,
  * key store entries, generated keys) is wiped in mb_ctx_cleanup(), which
@@ -21,26 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/signals.h"
 #include "mibandctl/mibandctl.h"
-
-volatile sig_atomic_t mb_interrupted;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	mb_interrupted = 1;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART: waits return EINTR */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
 
 void mb_ctx_cleanup(struct ctx *c)
 {
@@ -236,8 +220,13 @@ static int await_final(struct ctx *c, struct miband_event *ret)
 		if (r < 0)
 			return r;
 		if (r == 0) {
-			if (mb_interrupted)
+			if (mb_signalled()) {
+				mb_error_detail("interrupted by %s before the "
+						"band answered: the link was "
+						"closed cleanly",
+						mb_signal_name(mb_signalled()));
 				return MIBAND_E_CANCELLED;
+			}
 			if (mb_device_now(c->dev) < limit)
 				continue;
 			return MIBAND_E_TIMEOUT;
@@ -305,10 +294,9 @@ int mb_start_session(struct ctx *c, enum miband_auth_mode mode,
 	r = open_device(c);
 	if (r < 0)
 		return r;
-	/* From here on a stream ends on SIGINT/SIGTERM with a clean stop;
-	 * before, while connecting, the signals keep their default. */
-	if (c->follow)
-		catch_signals();
+	/* From here on SIGINT, SIGTERM and SIGHUP end a command with a
+	 * clean stop; before, while connecting, they keep their default. */
+	mb_signals_catch();
 	session_config(c, &cfg);
 	r = miband_session_init(&c->s, &cfg, key);
 	if (r < 0)
@@ -369,13 +357,17 @@ void mb_json_key_id(struct mb_json *j, const struct key_id *id)
 	mb_json_str(j, "fingerprint", id->fp);
 }
 
-/* Streams events until SIGINT/SIGTERM.  keep: event types to print. */
+/*
+ * Streams events until SIGINT, SIGTERM or SIGHUP, or until the reader of
+ * stdout goes away.  keep: event types to print.
+ */
 int mb_follow(struct ctx *c, enum miband_event_type keep)
 {
 	struct miband_event ev;
+	unsigned long printed = 0;
 	int r;
 
-	while (!mb_interrupted) {
+	while (!mb_signalled() && !mb_output_closed()) {
 		r = mb_device_run(c->dev, &c->s,
 				  mb_device_now(c->dev) + FOLLOW_SLICE_MS, &ev);
 		if (r < 0)
@@ -384,16 +376,20 @@ int mb_follow(struct ctx *c, enum miband_event_type keep)
 			continue;
 		if (ev.type == MIBAND_EV_ERROR)
 			return ev.error;
-		if (ev.type == keep)
+		if (ev.type == keep) {
 			mb_print_event(c, &ev, true);
-		else
+			printed++;
+		} else {
 			mb_verbose("event %s", miband_event_name(ev.type));
+		}
 	}
-	mb_verbose("interrupted: stopping");
+	mb_verbose("%s after %lu lines: stopping",
+		   mb_output_closed() ? "output closed"
+				      : mb_signal_name(mb_signalled()),
+		   printed);
 	return 0;
 }
 
-/* A model guess from the advertised/GAP name. */
 bool mb_name_model(const char *name, enum miband_model *ret)
 {
 	static const struct {
