@@ -204,6 +204,34 @@ check "help config lists the keys" out_has "night-mode"
 expect_rc 0 "--version" --version
 check "--version names the library" grep -q "^mibandctl .* (libmiband " "$T/out"
 expect_rc 2 "no command" 
+# --json means JSON everywhere
+expect_rc 0 "--json --version" --json --version
+check "  ... is one JSON object naming both versions" python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["type"] == "version" and o["version"] and o["library"], o
+' "$T/out"
+expect_rc 0 "--version --json (the order does not matter)" --version --json
+check "  ... JSON too" json_lines "$T/out"
+expect_rc 0 "--json help" --json help
+check "  ... is one JSON object with the help text" python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["type"] == "help" and o["command"] is None and "exit status:" in o["text"], o
+' "$T/out"
+expect_rc 0 "--json hr --help" --json hr --help
+check "  ... names the command" python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["command"] == "hr" and "--follow" in o["text"], o
+' "$T/out"
+mb battery --json
+check "battery times carry their UTC offset (the host zone's then)" python3 -c '
+import json, sys, datetime
+o = json.load(open(sys.argv[1]))
+for k in ("last_charge", "last_off"):
+    assert datetime.datetime.fromisoformat(o[k]).utcoffset() == datetime.timedelta(hours=1), o
+' "$T/out"
 
 # a long text is cut on a character boundary by the codec
 long=$(python3 -c 'print("é" * 300)')

@@ -105,6 +105,18 @@ for r in rows:
     assert set(r) == {"band", "time", "kind", "activity", "intensity", "steps", "heart_rate"}
     assert r["heart_rate"] is None or 0 < r["heart_rate"] < 255
 PY
+"$M" --json export --from 2025-11-01 --to 2025-11-01T01:00 >"$T/json-export"
+check "--json export writes JSON Lines, not CSV" python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 60 and all("time" in r for r in rows), rows[:1]
+' "$T/json-export"
+"$M" --json export --format csv --from 2025-11-01 --to 2025-11-01T01:00 >"$T/csv-export"
+check "  ... unless --format says csv" grep -q "^band,time," "$T/csv-export"
+"$M" export --from $FIRST --to $NOW 2>"$T/err" | head -1 >/dev/null
+rc=${PIPESTATUS[0]}
+check "export | head -1: the reader's choice, exit 0" test "$rc" -eq 0
+check "  ... and no error message" test ! -s "$T/err"
 [ "$(rows --from 2025-11-01 --to 2025-11-02)" -eq 1440 ] &&
 	ok "--from/--to select one day" || bad "one day"
 [ "$(rows --band emu --to 2025-08-17)" -eq 480 ] &&

@@ -7,10 +7,12 @@
  * stream never sees half an object.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "miband/miband.h"
 
@@ -112,6 +114,11 @@ static void flush_stdout(void)
 
 bool mb_output_closed(void)
 {
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+	/* a pipe whose reader is gone polls as an error, written or not */
+	if (!out_closed && poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
+		out_closed = true;
 	return out_closed;
 }
 

@@ -187,6 +187,29 @@ static int local_to_unix(const struct miband_time *t, int64_t *ret_unix,
 	return 0;
 }
 
+void mb_time_assume_local(struct miband_time *t)
+{
+	int64_t u;
+	long off;
+	struct tm tm;
+	time_t tt;
+
+	if (local_to_unix(t, &u, &off, NULL) == 0) {
+		t->tz = (int8_t)(off / 900);
+		return;
+	}
+	/* skipped or repeated: the offset mktime() settles on */
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = (int)t->year - 1900;
+	tm.tm_mon = (int)t->month - 1;
+	tm.tm_mday = (int)t->day;
+	tm.tm_hour = (int)t->hour;
+	tm.tm_isdst = -1;
+	tt = mktime(&tm);
+	if (tt != (time_t)-1 && localtime_r(&tt, &tm))
+		t->tz = (int8_t)(tm.tm_gmtoff / 900);
+}
+
 static int why(const char **ret_why, const char *msg)
 {
 	if (ret_why)

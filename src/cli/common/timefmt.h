@@ -22,6 +22,10 @@ void mb_time_fmt(const struct miband_time *t, bool with_tz, bool iso, char *buf,
 		 size_t cap);
 /* "Monday" for 1 ... "Sunday" for 7; "?" otherwise. */
 const char *mb_time_dow_name(unsigned dow);
+/* Sets t->tz to the host zone's offset at local time t (for the band's
+ * times that carry no zone: they are the host's, as the band's clock is
+ * set from it). */
+void mb_time_assume_local(struct miband_time *t);
 /* Host local time now, as the band wants it. */
 void mb_time_host_now(struct miband_time *t);
 

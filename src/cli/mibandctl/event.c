@@ -105,14 +105,25 @@ static void print_time(struct mb_rec *r, const struct miband_time *t)
 		mb_rec_str(r, "day", mb_time_dow_name(t->dow), " (%s)");
 }
 
+/* A band time without a zone: in JSON with the host zone's offset then
+ * (ISO 8601 wants one), in text as the local time it is. */
+static void rec_band_time(struct mb_rec *r, const char *key,
+			  const struct miband_time *band, const char *text_fmt)
+{
+	struct miband_time t = *band;
+
+	mb_time_assume_local(&t);
+	rec_time(r, key, &t, r->json, text_fmt);
+}
+
 static void print_battery(struct mb_rec *r, const struct miband_battery *b)
 {
 	mb_rec_begin(r, "battery");
 	mb_rec_int(r, "level", b->level, "battery: %lld%%");
 	mb_rec_bool(r, "charging", b->charging, " (charging)");
-	rec_time(r, "last_charge", &b->last_charge, false, "\nlast charge: %s");
+	rec_band_time(r, "last_charge", &b->last_charge, "\nlast charge: %s");
 	mb_rec_int(r, "last_charge_level", b->last_charge_level, " (%lld%%)");
-	rec_time(r, "last_off", &b->last_off, false, "\nlast off charger: %s");
+	rec_band_time(r, "last_off", &b->last_off, "\nlast off charger: %s");
 }
 
 void mb_print_event(struct ctx *c, const struct miband_event *ev, bool stream)

@@ -92,9 +92,19 @@ static int range_check(struct ctx *c, int argc, char **argv)
 
 static int export_run(struct ctx *c, int argc, char **argv)
 {
+	int r;
+
 	(void)argc;
 	(void)argv;
-	return mb_history_export(&c->hist);
+	/* --json means JSON: JSON Lines unless --format says otherwise */
+	if (c->json && !c->hist.format)
+		c->hist.format = "jsonl";
+	r = mb_history_export(&c->hist);
+	if (r == MIBAND_E_IO && mb_output_closed()) {
+		mb_error_clear(); /* the reader had enough: | head */
+		r = 0;
+	}
+	return r;
 }
 
 const struct command mb_cmd_export = {

@@ -155,17 +155,56 @@ int mb_need_args(const struct command *cmd, int argc, int min, int max)
 	return 0;
 }
 
+/* Help on stdout: the text, or with --json one object holding it. */
+static int help_out(const struct command *cmd)
+{
+	struct mb_json j;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!mb_json_mode())
+		return mb_usage(cmd, stdout);
+	f = open_memstream(&text, &len);
+	if (!f)
+		return MIBAND_E_IO;
+	mb_usage(cmd, f);
+	fclose(f);
+	mb_json_begin(&j, "help");
+	mb_json_str(&j, "command", cmd ? cmd->name : NULL);
+	mb_json_strn(&j, "text", text, len);
+	mb_json_end(&j);
+	free(text);
+	return 0;
+}
+
+static void version_out(void)
+{
+	struct mb_json j;
+
+	if (!mb_json_mode()) {
+		printf("%s %s (libmiband %s)\n", MB_PROG, MIBAND_VERSION,
+		       miband_version());
+		return;
+	}
+	mb_json_begin(&j, "version");
+	mb_json_str(&j, "program", MB_PROG);
+	mb_json_str(&j, "version", MIBAND_VERSION);
+	mb_json_str(&j, "library", miband_version());
+	mb_json_end(&j);
+}
+
 static int help_run(struct ctx *c, int argc, char **argv)
 {
 	const struct command *k;
 
 	(void)c;
 	if (argc == 0)
-		return mb_usage(NULL, stdout);
+		return help_out(NULL);
 	k = find_command(argv[0]);
 	if (!k)
 		return mb_usage_error("unknown command '%s'", argv[0]);
-	return mb_usage(k, stdout);
+	return help_out(k);
 }
 
 static const struct command mb_cmd_help = {
@@ -221,10 +260,10 @@ static int parse_timeout(const char *s, uint32_t *ret)
 	return 0;
 }
 
-enum { OPT_DONE = 1, OPT_HELP = 2 };
+enum { OPT_VERSION = 1, OPT_HELP = 2 };
 
-/* A global option: 0, OPT_DONE (--version printed), OPT_HELP, or an exit
- * status of a usage error. */
+/* A global option: 0, OPT_VERSION, OPT_HELP, or minus the exit status of
+ * a usage error. */
 static int global_opt(struct ctx *c, int o, char *arg)
 {
 	int r;
@@ -280,9 +319,7 @@ static int global_opt(struct ctx *c, int o, char *arg)
 	case 'h':
 		return OPT_HELP;
 	case 'V':
-		printf("%s %s (libmiband %s)\n", MB_PROG, MIBAND_VERSION,
-		       miband_version());
-		return OPT_DONE;
+		return OPT_VERSION;
 	}
 	return 0;
 }
@@ -329,8 +366,9 @@ static int bad_option(const struct command *cmd, char **argv, int o)
 
 /*
  * Reads the options of argv: the global ones only, up to the command
- * (cmd NULL), or the command's and the global ones.  0, OPT_DONE,
- * OPT_HELP, or minus an exit status.
+ * (cmd NULL), or the command's and the global ones.  0, or OPT_VERSION
+ * and OPT_HELP as given (both print after all options are read, so
+ * --json counts wherever it stands), or minus an exit status.
  */
 static int parse_options(struct ctx *c, const struct command *cmd, int argc,
 			 char **argv)
@@ -367,10 +405,9 @@ static int parse_options(struct ctx *c, const struct command *cmd, int argc,
 			r = cmd->opt(c, o, optarg);
 		else
 			r = global_opt(c, o, optarg);
-		if (r < 0 || r == OPT_DONE)
+		if (r < 0)
 			return r;
-		if (r == OPT_HELP)
-			help = OPT_HELP;
+		help |= r;
 	}
 	return help;
 }
@@ -383,14 +420,14 @@ static int run(struct ctx *c, int argc, char **argv)
 	help = parse_options(c, NULL, argc, argv);
 	if (help < 0)
 		return -help;
-	if (help == OPT_DONE)
-		return 0;
 	mb_output_init(c->json, c->verbose);
+	if (help & OPT_VERSION) {
+		version_out();
+		return 0;
+	}
 	if (optind >= argc) {
-		if (help) {
-			mb_usage(NULL, stdout);
-			return 0;
-		}
+		if (help)
+			return help_out(NULL);
 		mb_usage(NULL, stderr);
 		return mb_usage_error("no command given");
 	}
@@ -402,11 +439,13 @@ static int run(struct ctx *c, int argc, char **argv)
 	r = parse_options(c, cmd, argc, argv);
 	if (r < 0)
 		return -r;
-	if (r == OPT_DONE)
-		return 0;
 	mb_output_init(c->json, c->verbose);
-	if (help || r == OPT_HELP)
-		return mb_usage(cmd, stdout);
+	if (r & OPT_VERSION) {
+		version_out();
+		return 0;
+	}
+	if (help || r)
+		return help_out(cmd);
 	nargs = argc - optind;
 	argv += optind;
 	if (cmd->flags & CMD_DEVICE) {
@@ -438,8 +477,8 @@ int main(int argc, char **argv)
 	mb_output_init(false, false);
 	code = run(&c, argc, argv);
 	mb_ctx_cleanup(&c);
-	if (fflush(stdout) != 0 && code == 0 &&
-	    !(c.follow && mb_output_closed()))
+	/* a reader that went away (| head) is no failure of ours */
+	if (fflush(stdout) != 0 && code == 0 && !mb_output_closed())
 		code = mb_report_error(MIBAND_E_IO, "writing the output");
 	return code;
 }
