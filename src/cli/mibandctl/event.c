@@ -23,7 +23,7 @@ static void rec_time(struct mb_rec *r, const char *key,
 	mb_rec_str(r, key, buf, text_fmt);
 }
 
-/* The host time of a --follow line (JSON only). */
+/* The host time of a measurement or a --follow line (JSON only). */
 static void stream_time(struct mb_rec *r, bool stream)
 {
 	struct miband_time t;
@@ -154,6 +154,8 @@ void mb_print_event(struct ctx *c, const struct miband_event *ev, bool stream)
 		mb_verbose("event %s", miband_event_name(ev->type));
 		return;
 	}
-	stream_time(&r, stream);
+	/* a measurement says when it was taken, streamed or not */
+	stream_time(&r, stream || ev->type == MIBAND_EV_HR ||
+				ev->type == MIBAND_EV_STEPS);
 	mb_rec_end(&r);
 }
