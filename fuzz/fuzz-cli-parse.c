@@ -11,8 +11,9 @@
  * characters (C0, DEL, C1) and, for JSON, a valid string body that
  * decodes back to the input with each invalid byte as U+FFFD.
  *
- * Not covered: mibandctl's own `time --set` parser (parse_iso_time) is
- * static in src/cli/mibandctl.c.
+ * Times: one grammar (common/timefmt.h) read twice, for history ranges
+ * (mb_history_parse_time) and for the band's clock (mb_time_parse_band,
+ * a subset: a time of day, years 2000-2099, zones in quarter hours).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "common/history.h"
 #include "common/keys.h"
 #include "common/output.h"
+#include "common/timefmt.h"
 #include "fuzz.h"
 #include "miband/miband.h"
 
@@ -224,11 +226,11 @@ static int days_in_month(int y, int m)
 }
 
 /*
- * history.h: YYYY-MM-DD[(T| )HH:MM[:SS]][Z|(+|-)HH[[:]MM]], years
- * 1970..2099 (the band's range); without a zone, local time.
+ * timefmt.h: YYYY-MM-DD[(T|t| )HH:MM[:SS]][Z|z|(+|-)HH[[:]MM]], years
+ * 1970..2099 (the library's range); without a zone, local time.
  */
-static bool time_grammar(const char *s, struct tm *tm, bool *has_zone,
-			 long *offset)
+static bool time_grammar(const char *s, struct tm *tm, bool *has_time,
+			 bool *has_zone, long *offset)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0, oh, om = 0;
 	size_t n = strlen(s), p = 10;
@@ -241,7 +243,9 @@ static bool time_grammar(const char *s, struct tm *tm, bool *has_zone,
 	if (y < 1970 || y > 2099 || mo < 1 || mo > 12 || d < 1 ||
 	    d > days_in_month(y, mo))
 		return false;
-	if (p < n && (s[p] == 'T' || s[p] == ' ')) {
+	*has_time = false;
+	if (p < n && (s[p] == 'T' || s[p] == 't' || s[p] == ' ')) {
+		*has_time = true;
 		if (n < p + 6 || s[p + 3] != ':')
 			return false;
 		h = num(s + p + 1, 2);
@@ -269,7 +273,7 @@ static bool time_grammar(const char *s, struct tm *tm, bool *has_zone,
 	*offset = 0;
 	if (p == n)
 		return true;
-	if (s[p] == 'Z')
+	if (s[p] == 'Z' || s[p] == 'z')
 		return p + 1 == n;
 	if (s[p] != '+' && s[p] != '-')
 		return false;
@@ -286,15 +290,42 @@ static bool time_grammar(const char *s, struct tm *tm, bool *has_zone,
 	return true;
 }
 
+/* The band's subset of the grammar, against mb_time_parse_band(). */
+static void fuzz_band_time(const char *s, bool ok, const struct tm *tm,
+			   bool has_time, bool zone, long offset)
+{
+	struct miband_time t;
+	int r;
+
+	memset(&t, 0x5a, sizeof(t));
+	r = mb_time_parse_band(s, &t, NULL);
+	FUZZ_ASSERT(r == 0 || r == MIBAND_E_BAD_TIME);
+	if (r < 0) {
+		FUZZ_ASSERT(t.year == 0x5a5a);
+		/* outside the subset, or a local time mktime refuses */
+		FUZZ_ASSERT(!ok || !has_time || tm->tm_year < 100 ||
+			    tm->tm_year > 199 || offset % 900 || !zone);
+		return;
+	}
+	FUZZ_ASSERT(ok && has_time && tm->tm_year >= 100 &&
+		    tm->tm_year <= 199 && offset % 900 == 0);
+	FUZZ_ASSERT(t.year == tm->tm_year + 1900 && t.month == tm->tm_mon + 1 &&
+		    t.day == tm->tm_mday && t.hour == tm->tm_hour &&
+		    t.minute == tm->tm_min && t.second == tm->tm_sec);
+	if (zone)
+		FUZZ_ASSERT(t.tz * 900L == offset);
+}
+
 static void fuzz_time(const char *s)
 {
 	struct tm tm;
-	bool zone = false;
+	bool has_time = false, zone = false;
 	long offset = 0;
-	bool ok = time_grammar(s, &tm, &zone, &offset);
+	bool ok = time_grammar(s, &tm, &has_time, &zone, &offset);
 	int64_t u = 0x5a5a5a5a5a5aLL;
 	int r;
 
+	fuzz_band_time(s, ok, &tm, has_time, zone, offset);
 	r = mb_history_parse_time(s, &u);
 	FUZZ_ASSERT(r == 0 || r == MIBAND_E_BAD_TIME);
 	if (r < 0) {

@@ -28,7 +28,7 @@ done
 for k in $(cat "$T/config-keys"); do
 	check "man page documents config $k" grep -qE "^\.(B|BR) $k\b|^\.BR .*\b$k\b" "$T/man.txt"
 done
-for code in 0 1 2 3 4 5 6 7 8; do
+for code in 0 1 2 3 4 5 6 7 8 130; do
 	check "man page documents exit status $code" \
 		awk -v c="$code" '/^\.SH EXIT STATUS/ { on = 1 } /^\.SH FILES/ { on = 0 }
 			on && $0 == ".B " c { found = 1 } END { exit !found }' "$T/man.txt"

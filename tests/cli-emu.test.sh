@@ -7,6 +7,9 @@
 
 # A transcript: "$ mibandctl ARGS", what it printed (stdout, then stderr),
 # and its exit status.  Keys (here always $KEY) never appear in full.
+# The host time a measurement was taken at (JSON "time" of heart-rate
+# and steps lines) is the one value of the run's wall clock: it reads as
+# HOST-TIME, and is checked on its own below.
 session() {
 	local out=$1
 	shift
@@ -16,8 +19,8 @@ session() {
 		eval "set -- $line"
 		echo "\$ mibandctl $line" >>"$out"
 		set +e
-		"$M" "$@" >>"$out" 2>&1
-		echo "[exit $?]" >>"$out"
+		"$M" "$@" 2>&1 | sed -E 's/^(\{"type":"(heart-rate|steps)".*"time":")[^"]*"/\1HOST-TIME"/' >>"$out"
+		echo "[exit ${PIPESTATUS[0]}]" >>"$out"
 		set -e
 	done
 }
@@ -79,6 +82,16 @@ assert names == {"NO_KEY": 3, "WRONG_KEY": 5}, names
 ' "$T/json.txt"
 
 # ---- values checked independently of the golden files
+for cmd in hr steps; do
+	mb $cmd --device emu --json
+	check "one-shot $cmd says when it was measured, as --follow lines do" python3 -c '
+import json, sys, datetime
+o = json.load(open(sys.argv[1]))
+t = datetime.datetime.fromisoformat(o["time"])
+now = datetime.datetime.now(datetime.timezone.utc)
+assert t.utcoffset() is not None and abs((now - t).total_seconds()) < 120, o
+' "$T/out"
+done
 mb time --device emu --json
 check "time reads the band clock: 2025-11-24 17:00 +01:00 (MIBANDCTL_EMU_CLOCK in CET)" \
 	python3 -c '
@@ -99,10 +112,11 @@ TZ="NPT-5:45" mb time --device emu --sync --json
 check "--sync sends the host zone in quarter hours (+05:45 = 23)" \
 	grep -q '"tz_quarter_hours":23' "$T/out"
 check "--sync sends the host's local time and day of week" python3 -c '
-import json, sys, datetime
+import json, os, sys, datetime
 o = json.load(open(sys.argv[1]))
 t = datetime.datetime.fromisoformat(o["time"])
-now = datetime.datetime.now(datetime.timezone.utc)
+# the emulated host clock: MIBANDCTL_EMU_CLOCK pins it (tests/lib/cli.sh)
+now = datetime.datetime.fromtimestamp(int(os.environ["MIBANDCTL_EMU_CLOCK"]), datetime.timezone.utc)
 assert abs((now - t).total_seconds()) < 120, (o, now)
 assert t.strftime("%A") == o["day"], o
 ' "$T/out"
@@ -111,9 +125,7 @@ check "after --sync the band shows the host time" python3 -c '
 import json, sys, datetime
 o = json.load(open(sys.argv[1]))
 t = datetime.datetime.fromisoformat(o["time"])
-# the host clock of the emulated band is pinned by MIBANDCTL_EMU_CLOCK,
-# so the band runs at real time + (real now - pinned clock) afterwards;
-# what matters is the zone it was given
+# the zone it was given
 assert t.utcoffset() == datetime.timedelta(hours=5, minutes=45), o
 ' "$T/out"
 mb time --device emu --set 2025-11-24T17:00:00+01:00
@@ -151,11 +163,32 @@ expect_rc 2 "non-UTF-8 caller" alert call "$(printf '\xc3\x28')"
 expect_rc 2 "bad time" time --set 2025-13-01T00:00
 check "bad time is BAD_TIME" err_has "[BAD_TIME]"
 expect_rc 2 "time zone not in quarter hours" time --set 2025-01-01T00:00+01:10
+check "  ... says the band's rule" err_has "the band keeps the zone in quarter hours"
+expect_rc 2 "a year the band's clock does not take" time --set 1999-12-31T23:00Z
+check "  ... says the band's range" err_has "the band's clock takes years 2000 to 2099"
+# local times the host's zone (CET/CEST here) skips or passes twice
+expect_rc 2 "a local time that does not exist (spring forward)" time --set 2026-03-29T02:30
+check "  ... is refused, saying why" err_has "does not exist in the host's zone"
+expect_rc 2 "a local time that happens twice (fall back)" time --set 2025-10-26T02:30
+check "  ... is refused, saying why" err_has "happens twice"
+expect_rc 0 "  ... with its zone it is one instant" time --set 2025-10-26T02:30+01:00 --json
+check "  ... taken as given" out_has '"time":"2025-10-26T02:30:00+01:00"'
+expect_rc 0 "the hour after spring forward is fine" time --set 2026-03-29T03:30 --json
+check "  ... in summer time" out_has '"time":"2026-03-29T03:30:00+02:00"'
+expect_rc 2 "a zone cut after its colon (one grammar with export)" time --set 2025-01-01T00:00+01:
+expect_rc 2 "a date alone is not a time for the band" time --set 2025-01-01
+expect_rc 0 "'t' and 'z' in lower case" time --set 2025-01-01t00:00z --json
+check "  ... is UTC" out_has '"time":"2025-01-01T00:00:00+00:00"'
 expect_rc 2 "unknown config key" config brightness 5
 expect_rc 2 "bad config value" config time-format 13
 expect_rc 2 "events without --follow" events
 expect_rc 2 "unknown command" frobnicate
 expect_rc 2 "option a command does not take" battery --follow
+check "  ... and it says which" err_has "battery does not take --follow"
+expect_rc 2 "a command's option before the command" --follow hr
+check "  ... is told to go after it" err_has "put it after the command"
+expect_rc 2 "an option no command takes" hr --frobnicate
+check "  ... is unknown" err_has "unknown option '--frobnicate'"
 expect_rc 2 "--sync and --set together" time --sync --set 2025-01-01T00:00
 expect_rc 1 "unix:PATH is not supported yet" battery --device unix:/tmp/x
 check "unix: is UNSUPPORTED" err_has "[UNSUPPORTED]"
@@ -175,11 +208,53 @@ check "help config lists the keys" out_has "night-mode"
 expect_rc 0 "--version" --version
 check "--version names the library" grep -q "^mibandctl .* (libmiband " "$T/out"
 expect_rc 2 "no command" 
+# --json means JSON everywhere
+expect_rc 0 "--json --version" --json --version
+check "  ... is one JSON object naming both versions" python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["type"] == "version" and o["version"] and o["library"], o
+' "$T/out"
+expect_rc 0 "--version --json (the order does not matter)" --version --json
+check "  ... JSON too" json_lines "$T/out"
+expect_rc 0 "--json help" --json help
+check "  ... is one JSON object with the help text" python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["type"] == "help" and o["command"] is None and "exit status:" in o["text"], o
+' "$T/out"
+expect_rc 0 "--json hr --help" --json hr --help
+check "  ... names the command" python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["command"] == "hr" and "--follow" in o["text"], o
+' "$T/out"
+mb battery --json
+check "battery times carry their UTC offset (the host zone's then)" python3 -c '
+import json, sys, datetime
+o = json.load(open(sys.argv[1]))
+for k in ("last_charge", "last_off"):
+    assert datetime.datetime.fromisoformat(o[k]).utcoffset() == datetime.timedelta(hours=1), o
+' "$T/out"
 
 # a long text is cut on a character boundary by the codec
 long=$(python3 -c 'print("é" * 300)')
 expect_rc 0 "a 600-byte text is accepted and cut" alert text "Title" "$long" --json
 check "the message was cut to the band's limit (230 bytes)" \
 	python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert 200 < o["bytes"] <= 230, o' "$T/out"
+check "  ... and says it was cut, and by how much" \
+	python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["cut"] is True and 0 < 605 - o["bytes_dropped"] <= o["bytes"], o' "$T/out"
+expect_rc 0 "the human line says so too" alert text "Title" "$long"
+check "  ... cut, with the limit" out_has "cut to the band's limit of 230 bytes"
+# a caller's name: one write carries 18 bytes; the band shows no more
+name=$(python3 -c 'print("Maximilian" * 10)')
+expect_rc 0 "a 100-character caller name" alert call "$name"
+check "  ... shows what the band got, not the whole name" \
+	out_has 'alert: incoming call from "MaximilianMaximili" shown (cut to the 18 bytes the band shows; 82 bytes left out)'
+expect_rc 0 "  ... --json" alert call "$name" --json
+check "  ... --json says cut and how much" \
+	out_has '"bytes":18,"cut":true,"bytes_dropped":82'
+expect_rc 0 "a short name is not cut" alert call Bob --json
+check "  ... cut false" out_has '"cut":false'
 
 finish

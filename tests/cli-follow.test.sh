@@ -66,6 +66,49 @@ check "hr --follow ends with exit 0 on SIGTERM" test "$rc" = 0
 check "human lines" grep -qE '^heart rate: [0-9]+ bpm$' "$T/out"
 check "stopped on SIGTERM too" grep -q "hr-ctl .* write *15 01 00" "$T/err"
 
+# ---- SIGHUP (a closed terminal) ends a stream as cleanly
+MIBANDCTL_EMU_SPEED=30 follow hr-hup HUP 2 hr --follow -v
+check "hr --follow ends with exit 0 on SIGHUP" test "$rc" = 0
+check "stopped on SIGHUP too: the band does not keep measuring" \
+	grep -q "hr-ctl .* write *15 01 00" "$T/err"
+
+# ---- the reader goes away: | head -1
+set +e
+MIBANDCTL_EMU_SPEED=30 "$M" hr --follow -v 2>"$T/err" | head -1 >"$T/out"
+rc=${PIPESTATUS[0]}
+set -e
+check "hr --follow | head -1 ends with exit 0 (not 141)" test "$rc" = 0
+check "  ... after one line" test "$(wc -l <"$T/out")" = 1
+check "  ... and stops the band's heart rate" grep -q "hr-ctl .* write *15 01 00" "$T/err"
+check "  ... with no error message" sh -c "! grep -q 'mibandctl: .*\[' '$T/err'"
+
+# ---- a signal during a command that is not a stream: exit 130, said so.
+# The signal is sent before mibandctl starts, blocked (exec keeps it
+# pending), so it arrives exactly when mibandctl takes signals over.
+pending() {
+	local sig=$1
+	shift
+	set +e
+	python3 -c '
+import os, signal, sys
+s = getattr(signal, sys.argv[1])
+signal.pthread_sigmask(signal.SIG_BLOCK, [s])
+os.kill(os.getpid(), s)
+os.execv(sys.argv[2], sys.argv[2:])' "$sig" "$M" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	set -e
+}
+pending SIGINT sync
+check "Ctrl-C during sync exits 130" test "$rc" = 130
+check "  ... and says what it kept" err_has "interrupted by SIGINT: nothing of this sync was stored"
+pending SIGTERM --json sync
+check "  ... SIGTERM as well, in JSON too" grep -q '"error":"CANCELLED".*"exit":130' "$T/out"
+MIBANDCTL_EMU_SPEED=30 pending SIGHUP hr --follow -v
+check "a stream ended before it began exits 0" test "$rc" = 0
+check "  ... and still stops heart rate" grep -q "hr-ctl .* write *15 01 00" "$T/err"
+"$M" --help >"$T/help"
+check "--help documents exit status 130" grep -qE "^  130  interrupted" "$T/help"
+
 # ---- device events: the emulated wearer acts every 5 virtual seconds
 MIBANDCTL_EMU_SPEED=50 follow events INT 5 events --follow
 check "events --follow ends with exit 0" test "$rc" = 0

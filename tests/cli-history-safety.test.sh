@@ -19,7 +19,7 @@ check "clock-skew: it says how far ahead and what to do" \
 check "clock-skew: the hint is time --sync" err_has "mibandctl time --sync"
 check "clock-skew: nothing in the future was stored" test "$(rows "> $NOWMIN")" = 0
 check "clock-skew: nothing at all was stored" test "$(rows ">= 0")" = "$before"
-# (time --sync sets the real host time; this emulated host is pinned)
+# (time --set, to a fixed value: the band then agrees with the pinned host)
 expect_rc 0 "clock-skew: set the clock right" time -d emu --set 2025-11-24T17:00+01:00
 expect_rc 0 "clock-skew: then sync works" sync -d emu
 # a database poisoned by an older mibandctl: minutes in the future, and

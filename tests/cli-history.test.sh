@@ -99,12 +99,35 @@ for r in rows:
     assert set(r) == {"band", "time", "kind", "activity", "intensity", "steps", "heart_rate"}
     assert r["heart_rate"] is None or 0 < r["heart_rate"] < 255
 PY
+"$M" --json export --from 2025-11-01 --to 2025-11-01T01:00 >"$T/json-export"
+check "--json export writes JSON Lines, not CSV" python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 60 and all("time" in r for r in rows), rows[:1]
+' "$T/json-export"
+"$M" --json export --format csv --from 2025-11-01 --to 2025-11-01T01:00 >"$T/csv-export"
+check "  ... unless --format says csv" grep -q "^band,time," "$T/csv-export"
+"$M" export --from $FIRST --to $NOW 2>"$T/err" | head -1 >/dev/null
+rc=${PIPESTATUS[0]}
+check "export | head -1: the reader's choice, exit 0" test "$rc" -eq 0
+check "  ... and no error message" test ! -s "$T/err"
 [ "$(rows --from 2025-11-01 --to 2025-11-02)" -eq 1440 ] &&
 	ok "--from/--to select one day" || bad "one day"
 [ "$(rows --band emu --to 2025-08-17)" -eq 480 ] &&
 	ok "--band and an open start" || bad "band filter"
 [ "$(rows --from 2025-11-01T01:00+01:00 --to 2025-11-01T02:00:00Z)" -eq 120 ] &&
 	ok "--from with an offset" || bad "offset"
+# one ISO 8601 grammar with time --set (common/timefmt.h): 't' and 'z'
+# in lower case too, a zone of hours alone or HHMM
+[ "$(rows --from 2025-11-01t01:00+0100 --to 2025-11-01t02:00:00z)" -eq 120 ] &&
+	ok "--from/--to in lower case and +HHMM" || bad "lower-case t/z"
+[ "$(rows --from 2025-11-01T01:00+01 --to 2025-11-01T02:00Z)" -eq 120 ] &&
+	ok "--from with +HH" || bad "+HH"
+status 2 "a zone cut after its colon is refused" "$M" export --from 2025-11-01T01:00+01:
+TZ="CET-1CEST,M3.5.0,M10.5.0/3" status 2 "a local --from the zone skips is refused" \
+	"$M" export --from 2025-03-30T02:30
+TZ="CET-1CEST,M3.5.0,M10.5.0/3" status 2 "  ... and one it passes twice" \
+	"$M" export --to 2025-10-26T02:30
 
 # stats agree with the export they summarise
 "$M" --json stats --utc --from $FIRST --to $NOW >"$T/stats" 2>"$T/err"
@@ -138,12 +161,19 @@ status 2 "export --format xml is a usage error" "$M" export --format xml
 status 2 "sync does not take --format" "$M" --device emu sync --format csv
 status 2 "battery does not take --since" "$M" --device emu battery --since 2025-01-01
 status 2 "a bad --from" "$M" export --from yesterday
+status 2 "a reversed range is a usage error" "$M" export --from 2025-11-05 --to 2025-11-01
+check "  ... with nothing on stdout" test ! -s "$T/out"
+check "  ... and says why" grep -q "is after --to" "$T/err"
+status 2 "stats too" "$M" stats --from 2025-11-05T00:00Z --to 2025-11-05T01:00+02:00
+status 0 "an equal --from and --to is an empty range, not an error" \
+	"$M" export --from 2025-11-05 --to 2025-11-05
 status 2 "a bad --since" "$M" --device emu sync --since 2025-13-01
 status 3 "an unknown --band" "$M" export --band C8:0F:10:00:00:09
 python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version=99'); c.commit()" "$DB"
 status 8 "a database from a newer libmiband is refused" "$M" export
 check "  ... and left alone" test "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA user_version').fetchone()[0])" "$DB")" = 99
 status 0 "--db FILE: a database elsewhere" "$M" --device emu sync --db "$T/other.db" --since 2025-11-24T12:00Z
+check "  ... one batch is \"1 batch\"" grep -q " in 1 batch, " "$T/out"
 [ "$("$M" export --db "$T/other.db" | wc -l)" -ge 241 ] && ok "  ... holds what was synced" ||
 	bad "--db export"
 

@@ -19,6 +19,7 @@
 #include <systemd/sd-event.h>
 
 #include "bluez/peripheral.h"
+#include "common/args.h"
 #include "common/keys.h"
 #include "miband/miband.h"
 
@@ -259,13 +260,7 @@ int main(int argc, char **argv)
 			have_key = true;
 			break;
 		case OPT_PAIRING:
-			if (!strcmp(optarg, "accept"))
-				pairing = MIBAND_PAIRING_ACCEPT;
-			else if (!strcmp(optarg, "decline"))
-				pairing = MIBAND_PAIRING_DECLINE;
-			else if (!strcmp(optarg, "never"))
-				pairing = MIBAND_PAIRING_NEVER;
-			else
+			if (mb_pairing_policy_parse(optarg, &pairing) < 0)
 				return usage_error("unknown pairing policy",
 						   optarg,
 						   "use accept, decline or"

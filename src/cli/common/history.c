@@ -31,6 +31,8 @@
 #include "common/output.h"
 #include "common/paths.h"
 #include "common/zone.h"
+#include "common/signals.h"
+#include "common/timefmt.h"
 #include "miband/store.h"
 
 /* Longest wait for any event of a request (device clock). */
@@ -59,97 +61,10 @@ int mb_history_db_path(char *buf, size_t cap, bool create)
 	return 0;
 }
 
-static int digits(const char *p, int n)
-{
-	int v = 0, i;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v;
-}
-
 /* utc: a time without a zone is UTC (stats --utc), not local time. */
 static int parse_time(const char *s, bool utc, int64_t *ret_unix)
 {
-	struct miband_time t;
-	int y, mo, d, h = 0, mi = 0, sec = 0, oh, om = 0, sign;
-	const char *p;
-	int64_t u;
-
-	if (!s || strlen(s) < 10 || s[4] != '-' || s[7] != '-')
-		return MIBAND_E_BAD_TIME;
-	y = digits(s, 4);
-	mo = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	p = s + 10;
-	if (*p == 'T' || *p == ' ') {
-		if (strlen(p) < 6 || p[3] != ':')
-			return MIBAND_E_BAD_TIME;
-		h = digits(p + 1, 2);
-		mi = digits(p + 4, 2);
-		p += 6;
-		if (*p == ':') {
-			sec = digits(p + 1, 2);
-			if (sec < 0)
-				return MIBAND_E_BAD_TIME;
-			p += 3;
-		}
-	}
-	if (y < 1970 || mo < 1 || d < 1 || h < 0 || h > 23 || mi < 0 ||
-	    mi > 59 || sec < 0 || sec > 59)
-		return MIBAND_E_BAD_TIME;
-	memset(&t, 0, sizeof(t));
-	t.year = (uint16_t)y;
-	t.month = (uint8_t)mo;
-	t.day = (uint8_t)d;
-	t.hour = (uint8_t)h;
-	t.minute = (uint8_t)mi;
-	t.second = (uint8_t)sec;
-	if (miband_time_valid(&t) < 0)
-		return MIBAND_E_BAD_TIME;
-	if (!*p && !utc) {
-		/* local time, DST as the C library knows it */
-		struct tm tm;
-		time_t lt;
-
-		memset(&tm, 0, sizeof(tm));
-		tm.tm_year = y - 1900;
-		tm.tm_mon = mo - 1;
-		tm.tm_mday = d;
-		tm.tm_hour = h;
-		tm.tm_min = mi;
-		tm.tm_sec = sec;
-		tm.tm_isdst = -1;
-		lt = mktime(&tm);
-		if (lt == (time_t)-1)
-			return MIBAND_E_BAD_TIME;
-		*ret_unix = (int64_t)lt;
-		return 0;
-	}
-	u = (int64_t)miband_days_from_civil(y, (unsigned)mo, (unsigned)d) *
-		    86400 +
-	    h * 3600 + mi * 60 + sec;
-	if (!*p || (p[0] == 'Z' && !p[1])) {
-		*ret_unix = u;
-		return 0;
-	}
-	if (p[0] != '+' && p[0] != '-')
-		return MIBAND_E_BAD_TIME;
-	sign = p[0] == '-' ? -1 : 1;
-	oh = digits(p + 1, 2);
-	if (strlen(p) == 6 && p[3] == ':')
-		om = digits(p + 4, 2);
-	else if (strlen(p) == 5)
-		om = digits(p + 3, 2);
-	else if (strlen(p) != 3)
-		return MIBAND_E_BAD_TIME;
-	if (oh < 0 || oh > 14 || om < 0 || om > 59)
-		return MIBAND_E_BAD_TIME;
-	*ret_unix = u - sign * (oh * 3600 + om * 60);
-	return 0;
+	return mb_time_parse_unix(s, utc, ret_unix);
 }
 
 int mb_history_parse_time(const char *s, int64_t *ret_unix)
@@ -488,6 +403,12 @@ static int next_event(struct mb_device *d, struct miband_session *s,
 	int r;
 
 	for (;;) {
+		if (mb_signalled()) { /* SIGINT, SIGTERM, SIGHUP */
+			mb_error_detail("interrupted by %s: nothing of this "
+					"sync was stored",
+					mb_signal_name(mb_signalled()));
+			return MIBAND_E_CANCELLED;
+		}
 		r = mb_device_run(d, s, guard, ret);
 		if (r < 0)
 			return r;
@@ -682,10 +603,11 @@ static void sync_summary(const struct mb_history_args *a, const char *address,
 		local_minute(x, sizeof(x), in->range_first);
 		local_minute(y, sizeof(y), in->range_last);
 		mb_say("sync: %s: %llu samples from %s to %s (%llu new, %llu "
-		       "changed) in %u batches, %.1f s",
+		       "changed) in %u batch%s, %.1f s",
 		       address, (unsigned long long)in->samples, x, y,
 		       (unsigned long long)in->added,
-		       (unsigned long long)in->changed, in->batches, secs);
+		       (unsigned long long)in->changed, in->batches,
+		       in->batches == 1 ? "" : "es", secs);
 	}
 }
 

@@ -10,8 +10,8 @@
  * schema is docs/SCHEMA.md.  Times are ISO 8601: YYYY-MM-DD, optionally
  * THH:MM[:SS], optionally Z or +HH:MM (without a zone: local time).
  *
- * mibandctl.c parses the options with getopt_long (MB_HISTORY_LONG_OPTS
- * in its table, mb_history_option() for their codes) into a
+ * mibandctl/history.c parses each command's options with getopt_long
+ * (the MB_HISTORY_LO_* codes, mb_history_option() for them) into a
  * struct mb_history_args, and its command table calls the functions
  * below.
  */
@@ -37,19 +37,6 @@ enum {
 	MB_HISTORY_LO_UTC,
 	MB_HISTORY_LO_END
 };
-
-/* Entries for a struct option table (needs <getopt.h>). */
-/* clang-format off */
-#define MB_HISTORY_LONG_OPTS                                                   \
-	{ "since", required_argument, NULL, MB_HISTORY_LO_SINCE },             \
-	{ "keep-on-band", no_argument, NULL, MB_HISTORY_LO_KEEP },             \
-	{ "db", required_argument, NULL, MB_HISTORY_LO_DB },                   \
-	{ "format", required_argument, NULL, MB_HISTORY_LO_FORMAT },           \
-	{ "from", required_argument, NULL, MB_HISTORY_LO_FROM },               \
-	{ "to", required_argument, NULL, MB_HISTORY_LO_TO },                   \
-	{ "band", required_argument, NULL, MB_HISTORY_LO_BAND },               \
-	{ "utc", no_argument, NULL, MB_HISTORY_LO_UTC }
-/* clang-format on */
 
 struct mb_history_args {
 	unsigned given; /* 1 << (code - MB_HISTORY_LO_SINCE) */

@@ -23,24 +23,15 @@
 
 #include <openssl/evp.h>
 
+#include "miband/bluez.h"
 #include "miband/miband.h"
 
 #include "common/keys.h"
 #include "common/output.h"
 #include "common/paths.h"
+#include "core/hex.h"
 
 #define KEY_FILE_MAX 4096
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int mb_key_parse(const char *text, uint8_t ret_key[16])
 {
@@ -63,7 +54,7 @@ int mb_key_parse(const char *text, uint8_t ret_key[16])
 	for (; p < end; p++) {
 		if (*p == ' ' || *p == ':')
 			continue;
-		d = hexval((unsigned char)*p);
+		d = miband__hexval((unsigned char)*p);
 		if (d < 0 || n >= 32) {
 			miband_wipe(key, sizeof(key));
 			return MIBAND_E_BAD_KEY;
@@ -85,25 +76,8 @@ int mb_key_parse(const char *text, uint8_t ret_key[16])
 
 int mb_address_parse(const char *s, char ret_address[MB_ADDRESS_LEN])
 {
-	char out[MB_ADDRESS_LEN];
-	int i;
-
-	if (!s || strlen(s) != 17)
-		return MIBAND_E_BAD_ADDRESS;
-	for (i = 0; i < 17; i++) {
-		if (i % 3 == 2) {
-			if (s[i] != ':')
-				return MIBAND_E_BAD_ADDRESS;
-			out[i] = ':';
-		} else {
-			if (hexval((unsigned char)s[i]) < 0)
-				return MIBAND_E_BAD_ADDRESS;
-			out[i] = (char)toupper((unsigned char)s[i]);
-		}
-	}
-	out[17] = 0;
-	memcpy(ret_address, out, sizeof(out));
-	return 0;
+	/* one rule for the whole tree: the BlueZ transport's */
+	return miband_bluez_parse_address(s, ret_address);
 }
 
 void mb_key_fingerprint(const uint8_t key[16], char *out, size_t cap)

@@ -6,10 +6,13 @@
  * stdout with a single fwrite and a flush, so a reader of a --follow
  * stream never sees half an object.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "miband/miband.h"
 
@@ -78,6 +81,8 @@ int mb_exit_code(int err)
 	case MIBAND_E_FETCH_GAP:
 	case MIBAND_E_FETCH_SHORT:
 		return MB_EXIT_PROTOCOL;
+	case MIBAND_E_CANCELLED:
+		return MB_EXIT_INTERRUPTED;
 	case MIBAND_E_IO:
 	case MIBAND_E_KEY_PERMS:
 	case MIBAND_E_DB:
@@ -88,12 +93,33 @@ int mb_exit_code(int err)
 	case MIBAND_E_NOSPACE:
 	case MIBAND_E_STATE:
 	case MIBAND_E_INTERNAL:
-	case MIBAND_E_CANCELLED:
 	case MIBAND_E_CRYPTO:
 	case MIBAND_E_RNG:
 	default:
 		return MB_EXIT_OTHER;
 	}
+}
+
+/* ---- stdout ---- */
+
+static bool out_closed;
+
+/* Flushes stdout; a reader that went away (EPIPE: SIGPIPE is ignored)
+ * is remembered for mb_output_closed(). */
+static void flush_stdout(void)
+{
+	if (fflush(stdout) != 0 && errno == EPIPE)
+		out_closed = true;
+}
+
+bool mb_output_closed(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+	/* a pipe whose reader is gone polls as an error, written or not */
+	if (!out_closed && poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
+		out_closed = true;
+	return out_closed;
 }
 
 /* ---- errors ---- */
@@ -176,7 +202,7 @@ void mb_say(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
-	fflush(stdout);
+	flush_stdout();
 }
 
 void mb_note(const char *fmt, ...)
@@ -453,6 +479,79 @@ void mb_json_end(struct mb_json *j)
 	s[len] = 0;
 	fwrite(s, 1, len, stdout);
 	fputc('\n', stdout);
-	fflush(stdout);
+	flush_stdout();
 	free(s);
+}
+
+/* ---- records ---- */
+
+static void rec_vtext(struct mb_rec *r, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (r->len >= sizeof(r->text))
+		return;
+	n = vsnprintf(r->text + r->len, sizeof(r->text) - r->len, fmt, ap);
+	if (n > 0)
+		r->len += (size_t)n;
+	if (r->len >= sizeof(r->text))
+		r->len = sizeof(r->text) - 1;
+}
+
+void mb_rec_text(struct mb_rec *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->json)
+		return;
+	va_start(ap, fmt);
+	rec_vtext(r, fmt, ap);
+	va_end(ap);
+}
+
+void mb_rec_begin(struct mb_rec *r, const char *type)
+{
+	r->json = mb_json_mode();
+	r->len = 0;
+	r->text[0] = 0;
+	if (r->json)
+		mb_json_begin(&r->j, type);
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+void mb_rec_int(struct mb_rec *r, const char *key, long long val,
+		const char *text_fmt)
+{
+	if (r->json)
+		mb_json_int(&r->j, key, val);
+	else if (text_fmt)
+		mb_rec_text(r, text_fmt, val);
+}
+
+void mb_rec_str(struct mb_rec *r, const char *key, const char *val,
+		const char *text_fmt)
+{
+	if (r->json)
+		mb_json_str(&r->j, key, val);
+	else if (text_fmt)
+		mb_rec_text(r, text_fmt, val);
+}
+#pragma GCC diagnostic pop
+
+void mb_rec_bool(struct mb_rec *r, const char *key, bool val,
+		 const char *text_if_true)
+{
+	if (r->json)
+		mb_json_bool(&r->j, key, val);
+	else if (val && text_if_true)
+		mb_rec_text(r, "%s", text_if_true);
+}
+
+void mb_rec_end(struct mb_rec *r)
+{
+	if (r->json)
+		mb_json_end(&r->j);
+	else
+		mb_say("%s", r->text);
 }

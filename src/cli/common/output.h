@@ -30,12 +30,17 @@ enum mb_exit {
 	MB_EXIT_PAIRING = 6,   /* pairing declined or not confirmed in time */
 	MB_EXIT_PROTOCOL = 7,  /* malformed, unexpected or rejected reply */
 	MB_EXIT_IO = 8,        /* I/O, key store (incl. unsafe permissions) */
+	/* SIGINT, SIGTERM or SIGHUP ended a command (not a --follow
+	 * stream): streams stopped, link closed, what was stored kept */
+	MB_EXIT_INTERRUPTED = 130,
 };
 
 /* The exit status for a MIBAND_E_* code (0 for 0). */
 int mb_exit_code(int err);
 
 void mb_output_init(bool json, bool verbose);
+/* True once a write to stdout failed because its reader went away. */
+bool mb_output_closed(void);
 bool mb_json_mode(void);
 bool mb_verbose_mode(void);
 
@@ -101,5 +106,31 @@ void mb_json_raw(struct mb_json *j, const char *key, const char *val);
 void mb_json_end(struct mb_json *j);
 /* Closes the object into a malloc'd string (caller frees). */
 char *mb_json_end_str(struct mb_json *j);
+
+/* ---- records: one description, rendered as text or JSON ---- */
+
+/*
+ * A record is a list of fields, each with its JSON key and the text it
+ * adds to the human line (a printf format taking the value, or NULL for
+ * a field only JSON shows).  mb_rec_text() adds text only ("\n" starts
+ * another line).  With --json the record is one JSON object of its
+ * fields; without, the concatenated text is printed with mb_say().
+ */
+struct mb_rec {
+	struct mb_json j;
+	bool json;
+	char text[512];
+	size_t len;
+};
+void mb_rec_begin(struct mb_rec *r, const char *type);
+void mb_rec_int(struct mb_rec *r, const char *key, long long val,
+		const char *text_fmt);
+void mb_rec_str(struct mb_rec *r, const char *key, const char *val,
+		const char *text_fmt);
+void mb_rec_bool(struct mb_rec *r, const char *key, bool val,
+		 const char *text_if_true);
+void mb_rec_text(struct mb_rec *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void mb_rec_end(struct mb_rec *r);
 
 #endif
