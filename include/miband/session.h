@@ -77,9 +77,6 @@ struct miband_session_config {
 /* Fills cfg with the model's defaults (crypto left NULL). */
 void miband_session_config_init(struct miband_session_config *cfg,
 				enum miband_model model);
-/* The model's default flags (PROTOCOL.md 2.2). */
-uint8_t miband_model_auth_flags(enum miband_model model);
-uint8_t miband_model_crypt_flags(enum miband_model model);
 
 enum miband_action_type {
 	MIBAND_ACTION_DONE = 0,   /* nothing more to do now */

@@ -189,24 +189,6 @@ int miband_store_export(struct miband_store *st,
 			miband_store_write_fn write, void *user_data,
 			uint64_t *ret_rows);
 
-/* Activity kinds: the low nibble of the raw kind byte (PROTOCOL.md 5). */
-enum miband_activity_kind {
-	MIBAND_KIND_SAME = 0,
-	MIBAND_KIND_ACTIVITY = 1,
-	MIBAND_KIND_RUNNING = 2,
-	MIBAND_KIND_NOT_WORN = 3,
-	MIBAND_KIND_BIKE = 4,
-	MIBAND_KIND_CHARGING = 6,
-	MIBAND_KIND_LIGHT_SLEEP = 9,
-	MIBAND_KIND_IGNORE = 10,
-	MIBAND_KIND_DEEP_SLEEP = 11,
-	MIBAND_KIND_WAKE_UP = 12,
-};
-/* "light-sleep" etc. for a raw kind byte; "unknown" for others. */
-const char *miband_activity_kind_name(uint8_t raw_kind);
-/* A measured heart rate (not 0, not 0xff). */
-bool miband_heart_rate_valid(uint8_t hr);
-
 struct miband_store_day {
 	int64_t band;
 	const char *address; /* valid during the callback */

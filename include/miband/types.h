@@ -28,6 +28,11 @@ const char *miband_model_name(enum miband_model model);
 const char *miband_model_display_name(enum miband_model model);
 /* Parses "mb3", "3", "miband3", "Mi Band 3"; returns 0 or MIBAND_E_INVAL. */
 int miband_model_parse(const char *s, enum miband_model *ret_model);
+/* The model's default flags (PROTOCOL.md 2.2). */
+uint8_t miband_model_auth_flags(enum miband_model model);
+uint8_t miband_model_crypt_flags(enum miband_model model);
+/* Per-model byte limit of an app notification message. */
+size_t miband_text_limit(enum miband_model model);
 
 /*
  * Logical channels: one per characteristic the engines use.  Transports
@@ -156,6 +161,24 @@ struct miband_sample {
 	uint8_t steps;
 	uint8_t heart_rate; /* 0xff or 0: not measured */
 };
+
+/* Activity kinds: the low nibble of the raw kind byte (PROTOCOL.md 5). */
+enum miband_activity_kind {
+	MIBAND_KIND_SAME = 0,
+	MIBAND_KIND_ACTIVITY = 1,
+	MIBAND_KIND_RUNNING = 2,
+	MIBAND_KIND_NOT_WORN = 3,
+	MIBAND_KIND_BIKE = 4,
+	MIBAND_KIND_CHARGING = 6,
+	MIBAND_KIND_LIGHT_SLEEP = 9,
+	MIBAND_KIND_IGNORE = 10,
+	MIBAND_KIND_DEEP_SLEEP = 11,
+	MIBAND_KIND_WAKE_UP = 12,
+};
+/* "light-sleep" etc. for a raw kind byte; "unknown" for others. */
+const char *miband_activity_kind_name(uint8_t raw_kind);
+/* A measured heart rate (not 0, not 0xff). */
+bool miband_heart_rate_valid(uint8_t hr);
 
 #ifdef __cplusplus
 }
