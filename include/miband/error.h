@@ -4,8 +4,8 @@
  * Every function that can fail returns 0 (or a non-negative count) on
  * success and a negative MIBAND_E_* code on failure.  The list below is the
  * single source: it generates the enum, miband_strerror(), miband_err_name()
- * and miband_is_fatal().  Codes are never renumbered; new codes take unused
- * numbers in their range:
+ * and miband_is_fatal().  Codes are never renumbered; new codes are appended
+ * to the list and take unused numbers in their range:
  *
  *     -1 ..  -19  generic / API misuse
  *    -20 ..  -39  link and protocol (the band's messages)
@@ -99,7 +99,8 @@ extern "C" {
 	   "needed")                                                           \
 	XX(DB, -120, 0, "the activity database failed")                        \
 	XX(DB_SCHEMA, -121, 0,                                                 \
-	   "the activity database has a newer schema than this program")
+	   "the activity database has a newer schema than this program")      \
+	XX(NOMEM, -9, 0, "out of memory")
 
 enum miband_error {
 	MIBAND_OK = 0,

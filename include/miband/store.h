@@ -28,7 +28,8 @@
  * the same file: WAL readers never block the writer).  Functions
  * return 0 (or a count) or a negative MIBAND_E_* code: MIBAND_E_DB for an
  * SQLite failure (miband_store_errmsg() has SQLite's message),
- * MIBAND_E_DB_SCHEMA for a database written by a newer libmiband.
+ * MIBAND_E_DB_SCHEMA for a database written by a newer libmiband,
+ * MIBAND_E_NOMEM when an allocation (or SQLite's) fails.
  */
 #ifndef MIBAND_STORE_H
 #define MIBAND_STORE_H

@@ -223,7 +223,7 @@ int miband_store_export(struct miband_store *st,
 		return MIBAND_E_INVAL;
 	o = malloc(sizeof(*o));
 	if (!o)
-		return MIBAND_E_IO;
+		return MIBAND_E_NOMEM;
 	o->write = write;
 	o->user_data = user_data;
 	o->format = format;

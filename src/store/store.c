@@ -45,7 +45,7 @@ int miband__store_fail(struct miband_store *st, int rc, const char *what)
 {
 	snprintf(st->err, sizeof(st->err), "%s: %s (%s)", what,
 		 st->db ? sqlite3_errmsg(st->db) : "", sqlite3_errstr(rc));
-	return MIBAND_E_DB;
+	return (rc & 0xff) == SQLITE_NOMEM ? MIBAND_E_NOMEM : MIBAND_E_DB;
 }
 
 static int exec(struct miband_store *st, const char *sql)
@@ -57,7 +57,8 @@ static int exec(struct miband_store *st, const char *sql)
 		snprintf(st->err, sizeof(st->err), "%.60s: %s", sql,
 			 msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		return MIBAND_E_DB;
+		return (rc & 0xff) == SQLITE_NOMEM ? MIBAND_E_NOMEM
+						   : MIBAND_E_DB;
 	}
 	return 0;
 }
@@ -158,7 +159,7 @@ int miband_store_open(const char *path, unsigned flags,
 		return MIBAND_E_IO;
 	st = calloc(1, sizeof(*st));
 	if (!st)
-		return MIBAND_E_IO;
+		return MIBAND_E_NOMEM;
 	/* NOMUTEX: a handle is used by one thread at a time (store.h) */
 	rc = sqlite3_open_v2(path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
@@ -167,7 +168,9 @@ int miband_store_open(const char *path, unsigned flags,
 					      : SQLITE_OPEN_CREATE),
 			     NULL);
 	if (rc != SQLITE_OK) {
-		r = rc == SQLITE_CANTOPEN ? MIBAND_E_IO : MIBAND_E_DB;
+		r = rc == SQLITE_CANTOPEN ? MIBAND_E_IO
+		    : rc == SQLITE_NOMEM  ? MIBAND_E_NOMEM
+					  : MIBAND_E_DB;
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
@@ -180,6 +183,11 @@ int miband_store_open(const char *path, unsigned flags,
 		const unsigned char *m = sqlite3_column_text(q, 0);
 
 		mode = m ? strdup((const char *)m) : NULL;
+		if (m && !mode) {
+			sqlite3_finalize(q);
+			r = MIBAND_E_NOMEM;
+			goto fail;
+		}
 	}
 	sqlite3_finalize(q);
 	if (!mode || strcmp(mode, "wal")) {

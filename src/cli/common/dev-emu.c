@@ -617,7 +617,7 @@ int mb_device_open_emu(const struct mb_device_opts *opts,
 		return MIBAND_E_INVAL;
 	e = calloc(1, sizeof(*e));
 	if (!e)
-		return MIBAND_E_IO;
+		return MIBAND_E_NOMEM;
 	e->base.ops = &emu_ops;
 	e->base.model = opts->model;
 	e->opts = *opts;

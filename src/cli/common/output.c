@@ -79,6 +79,7 @@ int mb_exit_code(int err)
 	case MIBAND_E_FETCH_SHORT:
 		return MB_EXIT_PROTOCOL;
 	case MIBAND_E_IO:
+	case MIBAND_E_NOMEM:
 	case MIBAND_E_KEY_PERMS:
 	case MIBAND_E_DB:
 	case MIBAND_E_DB_SCHEMA:

@@ -320,10 +320,13 @@ int mb_trace_open(const char *path, const char *address, bool secrets,
 		return MIBAND_E_IO;
 	}
 	t = calloc(1, sizeof(*t));
-	if (!t || !(t->f = fdopen(fd, "wb"))) {
+	if (!t) {
+		close(fd);
+		return MIBAND_E_NOMEM;
+	}
+	if (!(t->f = fdopen(fd, "wb"))) {
 		free(t);
 		close(fd);
-		errno = ENOMEM;
 		return MIBAND_E_IO;
 	}
 	t->secrets = secrets;

@@ -37,7 +37,7 @@ struct mb_trace;
  * the current time on the clock later packets are stamped with (virtual
  * ms for emu, CLOCK_MONOTONIC ms for BlueZ); it is pinned to the wall
  * clock now.  With secrets the file is created mode 0600.
- * Returns 0 or MIBAND_E_IO (errno kept), MIBAND_E_INVAL.
+ * Returns 0 or MIBAND_E_IO (errno kept), MIBAND_E_NOMEM, MIBAND_E_INVAL.
  */
 int mb_trace_open(const char *path, const char *address, bool secrets,
 		  uint64_t clock_now_ms, struct mb_trace **ret);
