@@ -25,11 +25,6 @@
 extern "C" {
 #endif
 
-enum miband_link_dir {
-	MIBAND_LINK_TO_BAND = 0, /* writes, subscribes, reads */
-	MIBAND_LINK_TO_CLIENT,   /* notifications, read values, write acks */
-};
-
 enum miband_link_verdict {
 	MIBAND_LINK_PASS = 0,
 	MIBAND_LINK_DROP,
@@ -47,11 +42,9 @@ typedef enum miband_link_verdict (*miband_link_filter_fn)(
 	enum miband_link_dir dir, int kind, enum miband_channel ch,
 	uint8_t *data, size_t *len, void *user_data);
 
-/* Observes every packet as delivered (for transcripts and traces). */
-typedef void (*miband_link_trace_fn)(enum miband_link_dir dir, int kind,
-				     enum miband_channel ch,
-				     const uint8_t *data, size_t len,
-				     uint64_t now, void *user_data);
+/* Observes every packet as delivered (for transcripts and traces); now is
+ * the link's virtual time.  The signature all traces share (types.h). */
+typedef miband_trace_fn miband_link_trace_fn;
 
 struct miband_link_config {
 	uint32_t latency_ms;        /* one way; default 15 */

@@ -89,6 +89,44 @@ int miband_uuid16_str(uint16_t uuid16, bool huami_base, char *buf, size_t cap);
 /* Reverse lookup of a 36-char UUID string (case-insensitive). */
 int miband_channel_from_uuid(const char *uuid, enum miband_channel *ret_ch);
 
+/*
+ * Key material in logs and traces: the bytes of a packet from this offset
+ * on must not be shown (zero them or leave them out), unless the user
+ * asked for secrets.  It is the one redaction rule of the library and its
+ * programs, for the client's and the band's side alike:
+ *   - on MIBAND_CH_AUTH, from the client: the set-key write (01 xx <key>)
+ *     and the encrypted answer (03|83 xx <AES(key, random)>), from byte 2;
+ *   - on MIBAND_CH_CHUNKED, from the client: an old chunked message of
+ *     type 4 (00 <flags|4> <counter> <auth data>, Mi Fit's auth on MB4),
+ *     from byte 3;
+ *   - any packet the client engine flagged secret (miband_action.secret),
+ *     from byte 2.
+ * to_band: the packet goes from the client to the band.  Returns len
+ * (nothing to hide) otherwise; never more than len.
+ */
+size_t miband_redact_from(enum miband_channel ch, bool to_band,
+			  const uint8_t *data, size_t len, bool secret);
+
+/* Which way a GATT packet goes. */
+enum miband_link_dir {
+	MIBAND_LINK_TO_BAND = 0, /* writes, subscribes, reads */
+	MIBAND_LINK_TO_CLIENT,   /* notifications, read values, write acks */
+};
+
+/*
+ * Observes one GATT packet (the in-process link and the BlueZ transport
+ * report the same stream).  kind is an enum miband_action_type:
+ *   to the band: SUBSCRIBE, UNSUBSCRIBE, WRITE (data), READ (no data);
+ *   to the client: READ (the value read), WRITE (len 0: a write request's
+ *   acknowledgement), EVENT (a notification), DISCONNECT.
+ * secret is the client engine's flag for the packet (miband_action.secret);
+ * redact with miband_redact_from().  now is the transport's clock in ms.
+ */
+typedef void (*miband_trace_fn)(enum miband_link_dir dir, int kind,
+				enum miband_channel ch, const uint8_t *data,
+				size_t len, bool secret, uint64_t now,
+				void *user_data);
+
 /* Date and time as the band encodes it (local time plus offset). */
 struct miband_time {
 	uint16_t year;

@@ -46,7 +46,7 @@ static const char *kind_name(enum miband_link_dir dir, int kind)
 
 /* Prints every packet the link delivers, key material redacted. */
 static void trace(enum miband_link_dir dir, int kind, enum miband_channel ch,
-		  const uint8_t *data, size_t len, uint64_t now,
+		  const uint8_t *data, size_t len, bool secret, uint64_t now,
 		  void *user_data)
 {
 	const struct miband_channel_info *ci = miband_channel_info(ch);
@@ -54,6 +54,7 @@ static void trace(enum miband_link_dir dir, int kind, enum miband_channel ch,
 	size_t shown = len;
 
 	(void)user_data;
+	(void)secret;
 	if (quiet)
 		return;
 	/* set-key and answer carry the key or AES(key, random) */

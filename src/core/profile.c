@@ -8,6 +8,7 @@
  * Also here: the per-model flags and limits, and the names of the
  * activity kinds of history samples.  Declarations: types.h.
  */
+#include "miband/codec.h"
 #include "miband/error.h"
 #include "miband/types.h"
 
@@ -283,4 +284,29 @@ const char *miband_activity_kind_name(uint8_t raw_kind)
 bool miband_heart_rate_valid(uint8_t hr)
 {
 	return hr != 0 && hr != 0xff;
+}
+
+/* Old chunked transfer type 4: auth data (PROTOCOL.md 4.6.3, 2.2). */
+#define CHUNK_TYPE_AUTH 4u
+
+size_t miband_redact_from(enum miband_channel ch, bool to_band,
+			  const uint8_t *data, size_t len, bool secret)
+{
+	size_t from = len;
+	unsigned cmd;
+
+	if (!data || !len)
+		return 0;
+	if (to_band && ch == MIBAND_CH_AUTH && len > 2) {
+		cmd = data[0] & 0x0fu;
+		if (cmd == MIBAND_AUTH_CMD_SET_KEY ||
+		    cmd == MIBAND_AUTH_CMD_ANSWER)
+			from = 2;
+	} else if (to_band && ch == MIBAND_CH_CHUNKED && len > 3 &&
+		   (data[1] & 0x0fu) == CHUNK_TYPE_AUTH) {
+		from = 3;
+	}
+	if (secret && from > 2)
+		from = 2;
+	return from;
 }
