@@ -86,7 +86,8 @@ struct miband_link {
 	struct miband__link_packet pkt[MIBAND_LINK_QUEUE];
 };
 
-/* Connects session and band at virtual time start_ms. */
+/* Connects session and band at virtual time start_ms (cfg NULL: the
+ * defaults).  Returns 0, or MIBAND_E_INVAL (l, session or band NULL). */
 int miband_link_init(struct miband_link *l,
 		     const struct miband_link_config *cfg,
 		     struct miband_session *session, struct miband_band *band,
@@ -96,7 +97,10 @@ uint64_t miband_link_now(const struct miband_link *l);
  * Delivers packets and fires deadlines in time order until an event comes
  * out (returns 1, *ret filled), or nothing is left to do before until_ms
  * (returns 0; now = until_ms if something was scheduled later, else the
- * time of the last work), or the link broke (negative error).
+ * time of the last work), or:
+ *   MIBAND_E_DISCONNECTED  the link is down and nothing is left in flight;
+ *   MIBAND_E_INTERNAL      an engine keeps asking for a timeout it does not
+ *                          consume (a bug, reported rather than a hang).
  */
 int miband_link_run(struct miband_link *l, uint64_t until_ms,
 		    struct miband_link_output *ret);

@@ -28,10 +28,11 @@ const char *miband_model_name(enum miband_model model);
 const char *miband_model_display_name(enum miband_model model);
 /* Parses "mb3", "3", "miband3", "Mi Band 3"; returns 0 or MIBAND_E_INVAL. */
 int miband_model_parse(const char *s, enum miband_model *ret_model);
-/* The model's default flags (PROTOCOL.md 2.2). */
+/* The model's default flags (PROTOCOL.md 2.2); 0 for an unknown model. */
 uint8_t miband_model_auth_flags(enum miband_model model);
 uint8_t miband_model_crypt_flags(enum miband_model model);
-/* Per-model byte limit of an app notification message. */
+/* Per-model byte limit of an app notification message; 0 for an unknown
+ * model. */
 size_t miband_text_limit(enum miband_model model);
 
 /*
@@ -82,11 +83,14 @@ struct miband_channel_info {
 
 /* NULL for an out-of-range channel. */
 const struct miband_channel_info *miband_channel_info(enum miband_channel ch);
-/* Writes the 36-char lower-case UUID and a NUL into buf[37]. */
+/* Writes the 36-char lower-case UUID and a NUL into buf[37].  Returns 0,
+ * MIBAND_E_INVAL (unknown channel, buf NULL) or MIBAND_E_NOSPACE
+ * (cap < 37). */
 int miband_channel_uuid(enum miband_channel ch, char *buf, size_t cap);
-/* Same for a service UUID16 (always on the SIG base). */
+/* Same for a UUID16 on the Huami or the SIG base; same returns. */
 int miband_uuid16_str(uint16_t uuid16, bool huami_base, char *buf, size_t cap);
-/* Reverse lookup of a 36-char UUID string (case-insensitive). */
+/* Reverse lookup of a 36-char UUID string (case-insensitive).  Returns 0,
+ * or MIBAND_E_INVAL (NULL, not a UUID, or no channel of ours). */
 int miband_channel_from_uuid(const char *uuid, enum miband_channel *ret_ch);
 
 /*
