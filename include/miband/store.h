@@ -54,8 +54,13 @@ extern "C" {
 
 struct miband_store;
 
-/* Opens (creating if needed) the database at path, switches it to WAL and
- * applies pending migrations.  The directory must exist. */
+/*
+ * Opens (creating if needed) the database at path, switches it to WAL and
+ * applies pending migrations.  The directory must exist.  Returns 0 and
+ * *ret, or: MIBAND_E_INVAL (NULL argument), MIBAND_E_IO (no such file
+ * with MIBAND_STORE_NO_CREATE, or SQLite cannot open it), MIBAND_E_DB,
+ * MIBAND_E_DB_SCHEMA (written by a newer libmiband), MIBAND_E_NOMEM.
+ */
 int miband_store_open(const char *path, unsigned flags,
 		      struct miband_store **ret);
 /* Closes; NULL is fine. */
@@ -72,10 +77,13 @@ int miband_store_check(struct miband_store *st);
 /* Longest band address kept (BD address "AA:BB:..", "emu", ...). */
 #define MIBAND_STORE_ADDRESS_MAX 64
 
-/* The band's id, registering it if new (model recorded on first sight). */
+/* The band's id, registering it if new (model recorded on first sight).
+ * 0, MIBAND_E_INVAL (NULL, empty or over-long address, unknown model),
+ * MIBAND_E_DB. */
 int miband_store_band(struct miband_store *st, const char *address,
 		      enum miband_model model, int64_t *ret_id);
-/* The id of a known band; MIBAND_E_NOT_FOUND if none. */
+/* The id of a known band; 0, MIBAND_E_NOT_FOUND if none, MIBAND_E_INVAL,
+ * MIBAND_E_DB. */
 int miband_store_band_find(struct miband_store *st, const char *address,
 			   int64_t *ret_id);
 
@@ -99,14 +107,18 @@ struct miband_store_batch_stats {
 	uint32_t first_minute, last_minute; /* valid if samples > 0 */
 };
 
-/* Starts a batch of band (BEGIN IMMEDIATE). */
+/* Starts a batch of band (BEGIN IMMEDIATE).  0, MIBAND_E_INVAL,
+ * MIBAND_E_STATE (a batch is already open), MIBAND_E_DB. */
 int miband_store_batch_begin(struct miband_store *st, int64_t band);
-/* Adds n samples for consecutive minutes from minute. */
+/* Adds n samples for consecutive minutes from minute.  0,
+ * MIBAND_E_INVAL (NULL, or minutes past 2^32), MIBAND_E_STATE (no batch
+ * open), MIBAND_E_DB. */
 int miband_store_batch_add(struct miband_store *st, uint32_t minute,
 			   const struct miband_sample *s, size_t n);
 /* Commits the batch and the band's sync point (advanced to the batch's
  * last minute if that is newer) durably; now is the wall clock in unix
- * seconds.  On failure the batch is rolled back. */
+ * seconds.  On failure the batch is rolled back.  0, MIBAND_E_INVAL,
+ * MIBAND_E_STATE (no batch open), MIBAND_E_DB. */
 int miband_store_batch_commit(struct miband_store *st, int64_t now,
 			      struct miband_store_batch_stats *ret);
 /* Rolls back the open batch, if any. */
@@ -139,8 +151,10 @@ void miband_store_ingest_init(struct miband_store_ingest *in,
  * SAMPLES are stored, FETCH_BATCH commits durably and returns
  * MIBAND_STORE_ACK (call miband_session_fetch_stored() then), ERROR and
  * DONE roll back whatever is open.  Other events are ignored (0).  A
- * negative return is a store failure; the batch is rolled back and the
- * caller must not acknowledge it.
+ * negative return is a failure; the batch is rolled back and the caller
+ * must not acknowledge it: MIBAND_E_INVAL (NULL), MIBAND_E_MALFORMED (a
+ * start time or sample index the band cannot have meant), MIBAND_E_STATE
+ * (samples without FETCH_START), MIBAND_E_DB, MIBAND_E_NOMEM.
  */
 int miband_store_ingest_event(struct miband_store_ingest *in,
 			      const struct miband_event *ev, int64_t now);
@@ -183,7 +197,8 @@ int miband_store_format_parse(const char *s, enum miband_store_format *ret);
 typedef int (*miband_store_write_fn)(const char *data, size_t len,
 				     void *user_data);
 /* Streams the rows of q in format to write; *ret_rows (may be NULL) gets
- * the number of rows written.  Columns: docs/SCHEMA.md. */
+ * the number of rows written.  Columns: docs/SCHEMA.md.  0, or
+ * MIBAND_E_INVAL, MIBAND_E_NOMEM, MIBAND_E_DB, or write's own error. */
 int miband_store_export(struct miband_store *st,
 			const struct miband_store_query *q,
 			enum miband_store_format format,
