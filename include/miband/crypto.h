@@ -26,7 +26,7 @@ struct miband_crypto_ops {
 	int (*random)(void *ctx, uint8_t *buf, size_t len);
 };
 
-/* Compares in constant time; 0 when equal. */
+/* Compares len bytes in constant time; 0 when equal, non-zero otherwise. */
 int miband_ct_memcmp(const void *a, const void *b, size_t len);
 /* Zeroises memory in a way the compiler does not remove. */
 void miband_wipe(void *p, size_t len);
