@@ -78,8 +78,8 @@ TEST(chunked_auth_is_redacted)
 
 	keyed(p, sizeof(p), 0x00, 0xc4); /* old chunked, type 4 */
 	p[2] = 0x00;
-	traced(MIBAND_LINK_TO_BAND, MIBAND_CH_CHUNKED, p, sizeof(p), false,
-	       out, sizeof(out));
+	traced(MIBAND_LINK_TO_BAND, MIBAND_CH_CHUNKED, p, sizeof(p), false, out,
+	       sizeof(out));
 	CHECK(strstr(out, "00 c4 00") != NULL);
 	CHECK(strstr(out, "a5") == NULL);
 }

@@ -18,9 +18,9 @@
 #endif
 
 struct miband_crypto_test {
-	uint64_t state;        /* RNG state (xorshift64*); set by _init */
-	unsigned calls;        /* ops calls so far (aes + random) */
-	unsigned fail_at;      /* 1-based call index that fails; 0 = never */
+	uint64_t state;	  /* RNG state (xorshift64*); set by _init */
+	unsigned calls;	  /* ops calls so far (aes + random) */
+	unsigned fail_at; /* 1-based call index that fails; 0 = never */
 	unsigned aes_calls;
 	unsigned random_calls;
 };
