@@ -191,9 +191,12 @@ int miband_store_open(const char *path, unsigned flags,
 	}
 	sqlite3_finalize(q);
 	if (!mode || strcmp(mode, "wal")) {
+		/* no answer at all: SQLite may have run out of memory */
+		rc = !mode && sqlite3_errcode(st->db) == SQLITE_NOMEM
+			     ? SQLITE_NOMEM
+			     : SQLITE_ERROR;
 		free(mode);
-		r = miband__store_fail(st, SQLITE_ERROR,
-				       "cannot switch to WAL mode");
+		r = miband__store_fail(st, rc, "cannot switch to WAL mode");
 		goto fail;
 	}
 	free(mode);
