@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "miband/util.h" /* miband_ct_memcmp, miband_wipe */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -25,11 +27,6 @@ struct miband_crypto_ops {
 	/* Fills buf with len random bytes.  0 or MIBAND_E_RNG. */
 	int (*random)(void *ctx, uint8_t *buf, size_t len);
 };
-
-/* Compares len bytes in constant time; 0 when equal, non-zero otherwise. */
-int miband_ct_memcmp(const void *a, const void *b, size_t len);
-/* Zeroises memory in a way the compiler does not remove. */
-void miband_wipe(void *p, size_t len);
 
 /* Declared always; defined only when the library is built with them
  * (MIBAND_WITH_OPENSSL, MIBAND_WITH_MBEDTLS). */
