@@ -26,11 +26,13 @@ struct counts {
 };
 
 static void count(enum miband_link_dir dir, int kind, enum miband_channel ch,
-		  const uint8_t *data, size_t len, uint64_t now, void *ud)
+		  const uint8_t *data, size_t len, bool secret, uint64_t now,
+		  void *ud)
 {
 	struct counts *c = ud;
 
 	(void)ch;
+	(void)secret;
 	(void)data;
 	(void)len;
 	(void)now;

@@ -161,11 +161,13 @@ struct air {
 };
 
 static void count_air(enum miband_link_dir d, int kind, enum miband_channel ch,
-		      const uint8_t *data, size_t len, uint64_t now, void *ud)
+		      const uint8_t *data, size_t len, bool secret, uint64_t now,
+		      void *ud)
 {
 	struct air *a = ud;
 
 	(void)d;
+	(void)secret;
 	(void)kind;
 	(void)ch;
 	(void)data;

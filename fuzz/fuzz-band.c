@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "crypto/testcrypto.h"
 #include "miband/miband.h"
 
 static const uint8_t fuzz_key[16] = {0x30, 0x31, 0x32, 0x33, 0x34, 0x35,

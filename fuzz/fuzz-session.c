@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "crypto/testcrypto.h"
 #include "miband/miband.h"
 
 static const uint8_t fuzz_key[16] = {0xd8, 0x8c, 0xa0, 0xfe, 0xf5, 0x04,

@@ -7,6 +7,7 @@
  */
 #include "runner.h"
 
+#include "crypto/testcrypto.h"
 #include "miband/miband.h"
 
 #define MAXREC 64

@@ -5,6 +5,7 @@
  */
 #include "runner.h"
 
+#include "crypto/testcrypto.h"
 #include "miband/crypto.h"
 #include "miband/error.h"
 

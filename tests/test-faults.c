@@ -41,6 +41,7 @@
  */
 #include "runner.h"
 
+#include "crypto/testcrypto.h"
 #include "miband/miband.h"
 
 static const uint8_t key_s[16] = {0x30, 0x31, 0x32, 0x33, 0x34, 0x35,

@@ -7,6 +7,7 @@
  */
 #include "runner.h"
 
+#include "crypto/testcrypto.h"
 #include "miband/miband.h"
 
 static const uint8_t key_s[16] = {0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
@@ -907,15 +908,21 @@ struct trace_log {
 	int to_band, to_client;
 	uint8_t first_write[20];
 	size_t first_write_len;
+	int secret, secret_answers; /* flagged secret; of them 03 answers */
 };
 
 static void trace_fn(enum miband_link_dir dir, int kind, enum miband_channel ch,
-		     const uint8_t *data, size_t len, uint64_t now,
+		     const uint8_t *data, size_t len, bool secret, uint64_t now,
 		     void *user_data)
 {
 	struct trace_log *t = user_data;
 
-	(void)ch;
+	if (secret) {
+		t->secret++;
+		if (dir == MIBAND_LINK_TO_BAND && ch == MIBAND_CH_AUTH &&
+		    len == 18 && (data[0] & 0x0f) == 0x03)
+			t->secret_answers++;
+	}
 	if (now < t->last)
 		t->ordered = false;
 	t->last = now;
@@ -957,8 +964,43 @@ TEST(trace_sees_everything_in_order)
 	/* STORED starts with the random request, never a set-key. */
 	CHECK(t.first_write_len >= 2);
 	CHECK_EQ(t.first_write[0] & 0x0f, 0x02);
+	/* The session's secret flag reaches the trace: the answer, only. */
+	CHECK_EQ(t.secret, 1);
+	CHECK_EQ(t.secret_answers, 1);
 	/* Three round trips of 80 ms at least. */
 	CHECK(miband_link_now(&x.l) >= 3 * 80);
+}
+
+/* The one redaction rule every trace and log uses (types.h). */
+TEST(redact_rule)
+{
+	uint8_t p[20];
+
+	memset(p, 0xaa, sizeof(p));
+	p[0] = 0x01; /* set-key 01 00 <key> */
+	p[1] = 0x00;
+	CHECK_EQ(miband_redact_from(MIBAND_CH_AUTH, true, p, 18, false), 2);
+	/* a longer set-key (more than the 16-byte key) too */
+	CHECK_EQ(miband_redact_from(MIBAND_CH_AUTH, true, p, 19, false), 2);
+	p[0] = 0x83; /* answer with crypt flags 83 08 <AES> */
+	p[1] = 0x08;
+	CHECK_EQ(miband_redact_from(MIBAND_CH_AUTH, true, p, 18, false), 2);
+	/* the same bytes from the band are not key material */
+	CHECK_EQ(miband_redact_from(MIBAND_CH_AUTH, false, p, 18, false), 18);
+	p[0] = 0x02; /* random request: nothing secret */
+	CHECK_EQ(miband_redact_from(MIBAND_CH_AUTH, true, p, 3, false), 3);
+	p[0] = 0x00; /* old chunked, type 4: auth data */
+	p[1] = 0xc4;
+	p[2] = 0x00;
+	CHECK_EQ(miband_redact_from(MIBAND_CH_CHUNKED, true, p, 20, false), 3);
+	p[1] = 0xc0; /* type 0: a notification's text */
+	CHECK_EQ(miband_redact_from(MIBAND_CH_CHUNKED, true, p, 20, false),
+		 20);
+	/* whatever the engine flagged secret, on any channel */
+	CHECK_EQ(miband_redact_from(MIBAND_CH_CONFIG, true, p, 10, true), 2);
+	CHECK_EQ(miband_redact_from(MIBAND_CH_CONFIG, true, p, 1, true), 1);
+	CHECK_EQ(miband_redact_from(MIBAND_CH_AUTH, true, p, 0, true), 0);
+	CHECK_EQ(miband_redact_from(MIBAND_CH_AUTH, true, NULL, 5, false), 0);
 }
 
 TEST(link_run_until_and_idle)
@@ -993,4 +1035,5 @@ TEST_MAIN(T(auth_matrix), T(unauth_drop_reaches_session), T(features_mb2),
 	  T(fetch_full_batch_mb3), T(fetch_mb2_mb4),
 	  T(crypto_failure_every_call_session),
 	  T(crypto_failure_every_call_band), T(link_faults_every_packet),
-	  T(trace_sees_everything_in_order), T(link_run_until_and_idle))
+	  T(trace_sees_everything_in_order), T(redact_rule),
+	  T(link_run_until_and_idle))

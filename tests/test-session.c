@@ -11,6 +11,7 @@
  */
 #include "runner.h"
 
+#include "crypto/testcrypto.h"
 #include "miband/codec.h"
 #include "miband/crypto.h"
 #include "miband/error.h"

@@ -175,7 +175,11 @@ struct miband_band {
 	struct miband__band_queued q[MIBAND_BAND_ACTION_QUEUE];
 };
 
-/* key: the key the band holds (paired), or NULL (unpaired). */
+/*
+ * key: the key the band holds (paired), or NULL (unpaired).  Returns 0,
+ * or MIBAND_E_INVAL: b or cfg is NULL, the model is unknown, the crypto
+ * backend lacks AES or random, or a config value is out of range.
+ */
 int miband_band_init(struct miband_band *b,
 		     const struct miband_band_config *cfg, const uint8_t *key,
 		     uint64_t now);
@@ -197,9 +201,17 @@ enum miband_band_action_type
 miband_band_next_action(struct miband_band *b, struct miband_band_action *ret);
 uint64_t miband_band_deadline_ms(const struct miband_band *b);
 
-/* The wearer answers the pairing prompt. */
+/*
+ * The wearer answers the pairing prompt.  Returns 0, or
+ * MIBAND_E_STATE (no prompt is showing) or MIBAND_E_NOSPACE (the action
+ * queue is full: drain it first).
+ */
 int miband_band_tap(struct miband_band *b, bool accept, uint64_t now);
-/* The band emits a device event (button, find phone...). */
+/*
+ * The band emits a device event (button, find phone...), notified if the
+ * client subscribed.  Returns 0, or MIBAND_E_DISCONNECTED, NOT_AUTHED
+ * (events go to an authenticated client only), NOSPACE (queue full).
+ */
 int miband_band_emit_event(struct miband_band *b, uint8_t code, uint8_t arg,
 			   uint64_t now);
 void miband_band_set_battery(struct miband_band *b, uint8_t level,

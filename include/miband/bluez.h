@@ -94,18 +94,11 @@ enum miband_bluez_notify_mode {
 typedef void (*miband_bluez_log_fn)(const char *line, void *user_data);
 
 /*
- * Observes every GATT packet (miband_link_trace_fn of link.h plus the
- * secret flag, so one btsnoop writer serves both links).  dir 0: to the band
- * (kind SUBSCRIBE, UNSUBSCRIBE, WRITE with data, READ); dir 1: to the
- * client (kind READ with the value read, WRITE with len 0 for a write
- * request's acknowledgement, EVENT for a notification).  now is
- * CLOCK_MONOTONIC milliseconds.  secret is the action's secret flag (key
- * material: redact it unless asked not to).
+ * Observes every GATT packet: the signature all traces share (types.h;
+ * the same as miband_link_trace_fn, so one btsnoop writer serves both
+ * links).  now is CLOCK_MONOTONIC milliseconds.
  */
-typedef void (*miband_bluez_trace_fn)(int dir, int kind, enum miband_channel ch,
-				      const uint8_t *data, size_t len,
-				      bool secret, uint64_t now,
-				      void *user_data);
+typedef miband_trace_fn miband_bluez_trace_fn;
 
 struct miband_bluez_config {
 	/* "hci0", "/org/bluez/hci0" or the adapter's address; NULL: the

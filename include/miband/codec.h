@@ -185,8 +185,6 @@ int miband_encode_app_notification(uint8_t *buf, size_t cap, size_t max,
 				   uint8_t category, uint8_t icon,
 				   const char *title, const char *body,
 				   const char *app);
-/* Per-model byte limit of an app notification message. */
-size_t miband_text_limit(enum miband_model model);
 
 /*
  * One chunk of the old chunked transfer H(0020):

@@ -4,14 +4,16 @@
  *
  *   miband_crypto_openssl  OpenSSL libcrypto (EVP AES-128-ECB, RAND_bytes)
  *   miband_crypto_mbedtls  mbedTLS (for firmware), when built with it
- *   miband_crypto_test     deterministic: a fixed-seed RNG and failure
- *                          injection at the Nth call (AES from OpenSSL)
+ *
+ * (The tests' deterministic backend is in src/crypto/testcrypto.h.)
  */
 #ifndef MIBAND_CRYPTO_H
 #define MIBAND_CRYPTO_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "miband/util.h" /* miband_ct_memcmp, miband_wipe */
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,26 +28,11 @@ struct miband_crypto_ops {
 	int (*random)(void *ctx, uint8_t *buf, size_t len);
 };
 
-/* Compares in constant time; 0 when equal. */
-int miband_ct_memcmp(const void *a, const void *b, size_t len);
-/* Zeroises memory in a way the compiler does not remove. */
-void miband_wipe(void *p, size_t len);
-
 /* Declared always; defined only when the library is built with them
  * (MIBAND_WITH_OPENSSL, MIBAND_WITH_MBEDTLS). */
 extern const struct miband_crypto_ops miband_crypto_openssl; /* ctx: NULL */
 extern const struct miband_crypto_ops miband_crypto_mbedtls; /* ctx: NULL */
 
-/* Deterministic test backend (built with OpenSSL, which provides AES). */
-struct miband_crypto_test {
-	uint64_t state;        /* RNG state (xorshift64*); set by _init */
-	unsigned calls;        /* ops calls so far (aes + random) */
-	unsigned fail_at;      /* 1-based call index that fails; 0 = never */
-	unsigned aes_calls;
-	unsigned random_calls;
-};
-void miband_crypto_test_init(struct miband_crypto_test *t, uint64_t seed);
-extern const struct miband_crypto_ops miband_crypto_test; /* ctx: struct miband_crypto_test * */
 
 #ifdef __cplusplus
 }

@@ -4,8 +4,8 @@
  * Every function that can fail returns 0 (or a non-negative count) on
  * success and a negative MIBAND_E_* code on failure.  The list below is the
  * single source: it generates the enum, miband_strerror(), miband_err_name()
- * and miband_is_fatal().  Codes are never renumbered; new codes take unused
- * numbers in their range:
+ * and miband_is_fatal().  Codes are never renumbered; new codes are appended
+ * to the list and take unused numbers in their range:
  *
  *     -1 ..  -19  generic / API misuse
  *    -20 ..  -39  link and protocol (the band's messages)
@@ -16,6 +16,10 @@
  *
  * A fatal error ends the session: after it the engine emits no further
  * action but DISCONNECT, and the caller must re-initialise the session.
+ *
+ * Messages describe what went wrong in terms of the library and the band;
+ * they never name a program's options or commands (mibandctl adds its own
+ * hints, src/cli/common/output.c).
  */
 #ifndef MIBAND_ERROR_H
 #define MIBAND_ERROR_H
@@ -57,9 +61,7 @@ extern "C" {
 	XX(RANDOM_FAILED, -53, 0,                                              \
 	   "the band refused to issue a challenge (10 02 04): it may hold no " \
 	   "key for this client yet; pair first")                              \
-	XX(WRONG_KEY, -54, 0,                                                  \
-	   "the band holds a different key (10 03 04): pass the right key, "   \
-	   "or re-pair with `mibandctl pair`")                                 \
+	XX(WRONG_KEY, -54, 0, "the band holds a different key (10 03 04)")     \
 	XX(AUTH_REJECTED, -55, 0,                                              \
 	   "the band rejected the encrypted challenge (10 03 08): wrong key, " \
 	   "or the firmware expects another auth variant (crypt flags)")       \
@@ -82,13 +84,10 @@ extern "C" {
 	XX(BAD_TIME, -103, 0,                                                  \
 	   "a time is ISO 8601: YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]")              \
 	XX(KEY_PERMS, -104, 0,                                                 \
-	   "the key file or its directory can be read by other users: run "    \
-	   "chmod 600 on the file and chmod 700 on its directory")             \
-	XX(NO_KEY, -105, 0,                                                    \
-	   "no key is stored for this band: pair first, or pass --key")        \
+	   "the key file or its directory can be read by other users")         \
+	XX(NO_KEY, -105, 0, "no key is stored for this band")                  \
 	XX(IO, -106, 0, "input/output error")                                  \
-	XX(NO_ADAPTER, -110, 0,                                                \
-	   "no powered Bluetooth adapter (check `bluetoothctl show`)")         \
+	XX(NO_ADAPTER, -110, 0, "no powered Bluetooth adapter")                \
 	XX(NOT_FOUND, -111, 0, "no band found")                                \
 	XX(DBUS, -112, 0, "D-Bus call failed")                                 \
 	XX(NO_BLUEZ, -113, 0,                                                  \
@@ -99,7 +98,8 @@ extern "C" {
 	   "needed")                                                           \
 	XX(DB, -120, 0, "the activity database failed")                        \
 	XX(DB_SCHEMA, -121, 0,                                                 \
-	   "the activity database has a newer schema than this program")
+	   "the activity database has a newer schema than this program")       \
+	XX(NOMEM, -9, 0, "out of memory")
 
 enum miband_error {
 	MIBAND_OK = 0,

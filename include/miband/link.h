@@ -25,11 +25,6 @@
 extern "C" {
 #endif
 
-enum miband_link_dir {
-	MIBAND_LINK_TO_BAND = 0, /* writes, subscribes, reads */
-	MIBAND_LINK_TO_CLIENT,   /* notifications, read values, write acks */
-};
-
 enum miband_link_verdict {
 	MIBAND_LINK_PASS = 0,
 	MIBAND_LINK_DROP,
@@ -47,11 +42,9 @@ typedef enum miband_link_verdict (*miband_link_filter_fn)(
 	enum miband_link_dir dir, int kind, enum miband_channel ch,
 	uint8_t *data, size_t *len, void *user_data);
 
-/* Observes every packet as delivered (for transcripts and traces). */
-typedef void (*miband_link_trace_fn)(enum miband_link_dir dir, int kind,
-				     enum miband_channel ch,
-				     const uint8_t *data, size_t len,
-				     uint64_t now, void *user_data);
+/* Observes every packet as delivered (for transcripts and traces); now is
+ * the link's virtual time.  The signature all traces share (types.h). */
+typedef miband_trace_fn miband_link_trace_fn;
 
 struct miband_link_config {
 	uint32_t latency_ms;        /* one way; default 15 */
@@ -93,7 +86,8 @@ struct miband_link {
 	struct miband__link_packet pkt[MIBAND_LINK_QUEUE];
 };
 
-/* Connects session and band at virtual time start_ms. */
+/* Connects session and band at virtual time start_ms (cfg NULL: the
+ * defaults).  Returns 0, or MIBAND_E_INVAL (l, session or band NULL). */
 int miband_link_init(struct miband_link *l,
 		     const struct miband_link_config *cfg,
 		     struct miband_session *session, struct miband_band *band,
@@ -103,7 +97,10 @@ uint64_t miband_link_now(const struct miband_link *l);
  * Delivers packets and fires deadlines in time order until an event comes
  * out (returns 1, *ret filled), or nothing is left to do before until_ms
  * (returns 0; now = until_ms if something was scheduled later, else the
- * time of the last work), or the link broke (negative error).
+ * time of the last work), or:
+ *   MIBAND_E_DISCONNECTED  the link is down and nothing is left in flight;
+ *   MIBAND_E_INTERNAL      an engine keeps asking for a timeout it does not
+ *                          consume (a bug, reported rather than a hang).
  */
 int miband_link_run(struct miband_link *l, uint64_t until_ms,
 		    struct miband_link_output *ret);

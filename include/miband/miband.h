@@ -9,12 +9,6 @@
 #include "miband/session.h"
 #include "miband/band.h"
 #include "miband/link.h"
+#include "miband/util.h"
 #define MIBAND_VERSION "0.1.0"
-#ifdef __cplusplus
-extern "C" {
-#endif
-const char *miband_version(void);
-#ifdef __cplusplus
-}
-#endif
 #endif

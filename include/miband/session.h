@@ -77,9 +77,6 @@ struct miband_session_config {
 /* Fills cfg with the model's defaults (crypto left NULL). */
 void miband_session_config_init(struct miband_session_config *cfg,
 				enum miband_model model);
-/* The model's default flags (PROTOCOL.md 2.2). */
-uint8_t miband_model_auth_flags(enum miband_model model);
-uint8_t miband_model_crypt_flags(enum miband_model model);
 
 enum miband_action_type {
 	MIBAND_ACTION_DONE = 0,   /* nothing more to do now */
@@ -248,25 +245,72 @@ struct miband_session {
 	struct miband__queued q[MIBAND_ACTION_QUEUE];
 };
 
-/* Copies cfg and key (16 bytes, NULL if none yet).  0 or MIBAND_E_INVAL. */
+/*
+ * Copies cfg and key (16 bytes, NULL if none yet); zero timeouts and MTU
+ * take their defaults.  Returns 0, or:
+ *   MIBAND_E_INVAL  s or cfg is NULL, or cfg->model is unknown.
+ */
 int miband_session_init(struct miband_session *s,
 			const struct miband_session_config *cfg,
 			const uint8_t *key);
-/* Replaces the key (e.g. a new key for pairing). */
+/*
+ * Replaces the key (e.g. a new key for pairing).  Returns 0, or:
+ *   MIBAND_E_INVAL  s or key is NULL;
+ *   MIBAND_E_BUSY   an authentication is running (the key stays).
+ */
 int miband_session_set_key(struct miband_session *s, const uint8_t key[16]);
 
+/*
+ * Starts the authentication (the first call after connecting): queues the
+ * subscribe to the auth channel and arms the deadline; progress and the
+ * outcome come as events (MIBAND_EV_AUTH_PROGRESS, then MIBAND_EV_AUTH_OK
+ * or MIBAND_EV_ERROR with the band's refusal: MIBAND_E_WRONG_KEY,
+ * PAIR_DECLINED, TIMEOUT, ...).  Returns 0, or, with nothing queued:
+ *   MIBAND_E_INVAL     s is NULL, mode is unknown, or the config has no
+ *                      crypto backend with AES;
+ *   MIBAND_E_STATE     a fatal error ended the session (re-initialise it);
+ *   MIBAND_E_BUSY      a request (or an authentication) is running;
+ *   MIBAND_E_NO_KEY    the session has no key (miband_session_set_key());
+ *   MIBAND_E_INTERNAL  the action queue is full (a bug).
+ */
 int miband_session_start_auth(struct miband_session *s,
 			      enum miband_auth_mode mode, uint64_t now);
-/* Starts a request; 0, or MIBAND_E_BUSY / NOT_AUTHED / INVAL /
- * UNSUPPORTED (nothing is queued then). */
+/*
+ * Starts a request; its events follow (see enum miband_request_type for
+ * the final event of each).  Returns 0, or, with nothing queued:
+ *   MIBAND_E_INVAL        s or req is NULL, or req is malformed (unknown
+ *                         type, devinfo field or alert level, invalid
+ *                         time, empty or too long data);
+ *   MIBAND_E_STATE        a fatal error ended the session;
+ *   MIBAND_E_NOT_AUTHED   not authenticated yet;
+ *   MIBAND_E_BUSY         another request is running;
+ *   MIBAND_E_UNSUPPORTED  the model, or this build (config.h features),
+ *                         does not do the request.
+ */
 int miband_session_request(struct miband_session *s,
 			   const struct miband_request *req, uint64_t now);
-/* After MIBAND_EV_FETCH_BATCH: the batch is durably stored; the engine
- * may now acknowledge it to the band and go on. */
+/*
+ * After MIBAND_EV_FETCH_BATCH: the batch is durably stored; the engine
+ * may now acknowledge it to the band and go on.  Returns 0, or:
+ *   MIBAND_E_INVAL  s is NULL;
+ *   MIBAND_E_STATE  no fetch is waiting for its batch to be stored (or a
+ *                   fatal error ended the session).
+ */
 int miband_session_fetch_stored(struct miband_session *s, uint64_t now);
-/* Abandons the running request (MIBAND_EV_ERROR CANCELLED follows). */
+/*
+ * Abandons the running request (MIBAND_EV_ERROR CANCELLED follows).
+ * Returns 0, or:
+ *   MIBAND_E_INVAL  s is NULL;
+ *   MIBAND_E_STATE  nothing is running (or a fatal error ended the
+ *                   session).
+ */
 int miband_session_cancel(struct miband_session *s, uint64_t now);
 
+/*
+ * Transport input.  These return nothing: a failure (a malformed reply, a
+ * failed write) becomes a MIBAND_EV_ERROR event of the running request,
+ * and a fatal one a DISCONNECT action.  A notification on ch.
+ */
 void miband_session_on_notify(struct miband_session *s,
 			      enum miband_channel ch, const uint8_t *data,
 			      size_t len, uint64_t now);

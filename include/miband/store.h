@@ -28,7 +28,8 @@
  * the same file: WAL readers never block the writer).  Functions
  * return 0 (or a count) or a negative MIBAND_E_* code: MIBAND_E_DB for an
  * SQLite failure (miband_store_errmsg() has SQLite's message),
- * MIBAND_E_DB_SCHEMA for a database written by a newer libmiband.
+ * MIBAND_E_DB_SCHEMA for a database written by a newer libmiband,
+ * MIBAND_E_NOMEM when an allocation (or SQLite's) fails.
  */
 #ifndef MIBAND_STORE_H
 #define MIBAND_STORE_H
@@ -57,8 +58,13 @@ extern "C" {
 
 struct miband_store;
 
-/* Opens (creating if needed) the database at path, switches it to WAL and
- * applies pending migrations.  The directory must exist. */
+/*
+ * Opens (creating if needed) the database at path, switches it to WAL and
+ * applies pending migrations.  The directory must exist.  Returns 0 and
+ * *ret, or: MIBAND_E_INVAL (NULL argument), MIBAND_E_IO (no such file
+ * with MIBAND_STORE_NO_CREATE, or SQLite cannot open it), MIBAND_E_DB,
+ * MIBAND_E_DB_SCHEMA (written by a newer libmiband), MIBAND_E_NOMEM.
+ */
 int miband_store_open(const char *path, unsigned flags,
 		      struct miband_store **ret);
 /* Closes; NULL is fine. */
@@ -75,10 +81,13 @@ int miband_store_check(struct miband_store *st);
 /* Longest band address kept (BD address "AA:BB:..", "emu", ...). */
 #define MIBAND_STORE_ADDRESS_MAX 64
 
-/* The band's id, registering it if new (model recorded on first sight). */
+/* The band's id, registering it if new (model recorded on first sight).
+ * 0, MIBAND_E_INVAL (NULL, empty or over-long address, unknown model),
+ * MIBAND_E_DB. */
 int miband_store_band(struct miband_store *st, const char *address,
 		      enum miband_model model, int64_t *ret_id);
-/* The id of a known band; MIBAND_E_NOT_FOUND if none. */
+/* The id of a known band; 0, MIBAND_E_NOT_FOUND if none, MIBAND_E_INVAL,
+ * MIBAND_E_DB. */
 int miband_store_band_find(struct miband_store *st, const char *address,
 			   int64_t *ret_id);
 
@@ -108,14 +117,18 @@ struct miband_store_batch_stats {
 	uint32_t first_minute, last_minute; /* valid if samples > 0 */
 };
 
-/* Starts a batch of band (BEGIN IMMEDIATE). */
+/* Starts a batch of band (BEGIN IMMEDIATE).  0, MIBAND_E_INVAL,
+ * MIBAND_E_STATE (a batch is already open), MIBAND_E_DB. */
 int miband_store_batch_begin(struct miband_store *st, int64_t band);
-/* Adds n samples for consecutive minutes from minute. */
+/* Adds n samples for consecutive minutes from minute.  0,
+ * MIBAND_E_INVAL (NULL, or minutes past 2^32), MIBAND_E_STATE (no batch
+ * open), MIBAND_E_DB. */
 int miband_store_batch_add(struct miband_store *st, uint32_t minute,
 			   const struct miband_sample *s, size_t n);
 /* Commits the batch and the band's sync point (advanced to the batch's
  * last minute if that is newer) durably; now is the wall clock in unix
- * seconds.  On failure the batch is rolled back. */
+ * seconds.  On failure the batch is rolled back.  0, MIBAND_E_INVAL,
+ * MIBAND_E_STATE (no batch open), MIBAND_E_DB. */
 int miband_store_batch_commit(struct miband_store *st, int64_t now,
 			      struct miband_store_batch_stats *ret);
 /* Rolls back the open batch, if any. */
@@ -148,8 +161,10 @@ void miband_store_ingest_init(struct miband_store_ingest *in,
  * SAMPLES are stored, FETCH_BATCH commits durably and returns
  * MIBAND_STORE_ACK (call miband_session_fetch_stored() then), ERROR and
  * DONE roll back whatever is open.  Other events are ignored (0).  A
- * negative return is a store failure; the batch is rolled back and the
- * caller must not acknowledge it.
+ * negative return is a failure; the batch is rolled back and the caller
+ * must not acknowledge it: MIBAND_E_INVAL (NULL), MIBAND_E_MALFORMED (a
+ * start time or sample index the band cannot have meant), MIBAND_E_STATE
+ * (samples without FETCH_START), MIBAND_E_DB, MIBAND_E_NOMEM.
  */
 int miband_store_ingest_event(struct miband_store_ingest *in,
 			      const struct miband_event *ev, int64_t now);
@@ -192,30 +207,13 @@ int miband_store_format_parse(const char *s, enum miband_store_format *ret);
 typedef int (*miband_store_write_fn)(const char *data, size_t len,
 				     void *user_data);
 /* Streams the rows of q in format to write; *ret_rows (may be NULL) gets
- * the number of rows written.  Columns: docs/SCHEMA.md. */
+ * the number of rows written.  Columns: docs/SCHEMA.md.  0, or
+ * MIBAND_E_INVAL, MIBAND_E_NOMEM, MIBAND_E_DB, or write's own error. */
 int miband_store_export(struct miband_store *st,
 			const struct miband_store_query *q,
 			enum miband_store_format format,
 			miband_store_write_fn write, void *user_data,
 			uint64_t *ret_rows);
-
-/* Activity kinds: the low nibble of the raw kind byte (PROTOCOL.md 5). */
-enum miband_activity_kind {
-	MIBAND_KIND_SAME = 0,
-	MIBAND_KIND_ACTIVITY = 1,
-	MIBAND_KIND_RUNNING = 2,
-	MIBAND_KIND_NOT_WORN = 3,
-	MIBAND_KIND_BIKE = 4,
-	MIBAND_KIND_CHARGING = 6,
-	MIBAND_KIND_LIGHT_SLEEP = 9,
-	MIBAND_KIND_IGNORE = 10,
-	MIBAND_KIND_DEEP_SLEEP = 11,
-	MIBAND_KIND_WAKE_UP = 12,
-};
-/* "light-sleep" etc. for a raw kind byte; "unknown" for others. */
-const char *miband_activity_kind_name(uint8_t raw_kind);
-/* A measured heart rate (not 0, not 0xff). */
-bool miband_heart_rate_valid(uint8_t hr);
 
 struct miband_store_day {
 	int64_t band;

@@ -28,6 +28,12 @@ const char *miband_model_name(enum miband_model model);
 const char *miband_model_display_name(enum miband_model model);
 /* Parses "mb3", "3", "miband3", "Mi Band 3"; returns 0 or MIBAND_E_INVAL. */
 int miband_model_parse(const char *s, enum miband_model *ret_model);
+/* The model's default flags (PROTOCOL.md 2.2); 0 for an unknown model. */
+uint8_t miband_model_auth_flags(enum miband_model model);
+uint8_t miband_model_crypt_flags(enum miband_model model);
+/* Per-model byte limit of an app notification message; 0 for an unknown
+ * model. */
+size_t miband_text_limit(enum miband_model model);
 
 /*
  * Logical channels: one per characteristic the engines use.  Transports
@@ -77,12 +83,53 @@ struct miband_channel_info {
 
 /* NULL for an out-of-range channel. */
 const struct miband_channel_info *miband_channel_info(enum miband_channel ch);
-/* Writes the 36-char lower-case UUID and a NUL into buf[37]. */
+/* Writes the 36-char lower-case UUID and a NUL into buf[37].  Returns 0,
+ * MIBAND_E_INVAL (unknown channel, buf NULL) or MIBAND_E_NOSPACE
+ * (cap < 37). */
 int miband_channel_uuid(enum miband_channel ch, char *buf, size_t cap);
-/* Same for a service UUID16 (always on the SIG base). */
+/* Same for a UUID16 on the Huami or the SIG base; same returns. */
 int miband_uuid16_str(uint16_t uuid16, bool huami_base, char *buf, size_t cap);
-/* Reverse lookup of a 36-char UUID string (case-insensitive). */
+/* Reverse lookup of a 36-char UUID string (case-insensitive).  Returns 0,
+ * or MIBAND_E_INVAL (NULL, not a UUID, or no channel of ours). */
 int miband_channel_from_uuid(const char *uuid, enum miband_channel *ret_ch);
+
+/*
+ * Key material in logs and traces: the bytes of a packet from this offset
+ * on must not be shown (zero them or leave them out), unless the user
+ * asked for secrets.  It is the one redaction rule of the library and its
+ * programs, for the client's and the band's side alike:
+ *   - on MIBAND_CH_AUTH, from the client: the set-key write (01 xx <key>)
+ *     and the encrypted answer (03|83 xx <AES(key, random)>), from byte 2;
+ *   - on MIBAND_CH_CHUNKED, from the client: an old chunked message of
+ *     type 4 (00 <flags|4> <counter> <auth data>, Mi Fit's auth on MB4),
+ *     from byte 3;
+ *   - any packet the client engine flagged secret (miband_action.secret),
+ *     from byte 2.
+ * to_band: the packet goes from the client to the band.  Returns len
+ * (nothing to hide) otherwise; never more than len.
+ */
+size_t miband_redact_from(enum miband_channel ch, bool to_band,
+			  const uint8_t *data, size_t len, bool secret);
+
+/* Which way a GATT packet goes. */
+enum miband_link_dir {
+	MIBAND_LINK_TO_BAND = 0, /* writes, subscribes, reads */
+	MIBAND_LINK_TO_CLIENT,   /* notifications, read values, write acks */
+};
+
+/*
+ * Observes one GATT packet (the in-process link and the BlueZ transport
+ * report the same stream).  kind is an enum miband_action_type:
+ *   to the band: SUBSCRIBE, UNSUBSCRIBE, WRITE (data), READ (no data);
+ *   to the client: READ (the value read), WRITE (len 0: a write request's
+ *   acknowledgement), EVENT (a notification), DISCONNECT.
+ * secret is the client engine's flag for the packet (miband_action.secret);
+ * redact with miband_redact_from().  now is the transport's clock in ms.
+ */
+typedef void (*miband_trace_fn)(enum miband_link_dir dir, int kind,
+				enum miband_channel ch, const uint8_t *data,
+				size_t len, bool secret, uint64_t now,
+				void *user_data);
 
 /* Date and time as the band encodes it (local time plus offset). */
 struct miband_time {
@@ -156,6 +203,24 @@ struct miband_sample {
 	uint8_t steps;
 	uint8_t heart_rate; /* 0xff or 0: not measured */
 };
+
+/* Activity kinds: the low nibble of the raw kind byte (PROTOCOL.md 5). */
+enum miband_activity_kind {
+	MIBAND_KIND_SAME = 0,
+	MIBAND_KIND_ACTIVITY = 1,
+	MIBAND_KIND_RUNNING = 2,
+	MIBAND_KIND_NOT_WORN = 3,
+	MIBAND_KIND_BIKE = 4,
+	MIBAND_KIND_CHARGING = 6,
+	MIBAND_KIND_LIGHT_SLEEP = 9,
+	MIBAND_KIND_IGNORE = 10,
+	MIBAND_KIND_DEEP_SLEEP = 11,
+	MIBAND_KIND_WAKE_UP = 12,
+};
+/* "light-sleep" etc. for a raw kind byte; "unknown" for others. */
+const char *miband_activity_kind_name(uint8_t raw_kind);
+/* A measured heart rate (not 0, not 0xff). */
+bool miband_heart_rate_valid(uint8_t hr);
 
 #ifdef __cplusplus
 }

@@ -46,25 +46,26 @@ static const char *kind_name(enum miband_link_dir dir, int kind)
 
 /* Prints every packet the link delivers, key material redacted. */
 static void trace(enum miband_link_dir dir, int kind, enum miband_channel ch,
-		  const uint8_t *data, size_t len, uint64_t now,
+		  const uint8_t *data, size_t len, bool secret, uint64_t now,
 		  void *user_data)
 {
 	const struct miband_channel_info *ci = miband_channel_info(ch);
 	char buf[128];
-	size_t shown = len;
+	size_t shown;
 
 	(void)user_data;
 	if (quiet)
 		return;
-	/* set-key and answer carry the key or AES(key, random) */
-	if (ch == MIBAND_CH_AUTH && dir == MIBAND_LINK_TO_BAND && len == 18)
-		shown = 2;
+	shown = miband_redact_from(ch, dir == MIBAND_LINK_TO_BAND, data, len,
+				   secret);
 	hex(buf, sizeof(buf), data, shown);
-	printf("  %6" PRIu64 " ms  %s %-8s %-10s %s%s\n", now,
+	printf("  %6" PRIu64 " ms  %s %-8s %-10s %s", now,
 	       dir == MIBAND_LINK_TO_BAND ? "phone>band" : "band>phone",
 	       kind == MIBAND_ACTION_DISCONNECT ? "-" : ci ? ci->name : "?",
-	       kind_name(dir, kind),
-	       buf, shown < len ? " <16 bytes redacted>" : "");
+	       kind_name(dir, kind), buf);
+	if (shown < len)
+		printf(" <%zu bytes redacted>", len - shown);
+	putchar('\n');
 }
 
 static void print_time(const char *label, const struct miband_time *t)

@@ -5,10 +5,11 @@
  * characteristic UUID (on the Huami or the Bluetooth SIG base) and the
  * properties a Mi Band 3 advertises.  Transports look characteristics up
  * by the UUID strings built here; the band engine serves the same table.
+ * Also here: the per-model flags and limits, and the names of the
+ * activity kinds of history samples.  Declarations: types.h.
  */
 #include "miband/codec.h"
 #include "miband/error.h"
-#include "miband/session.h"
 #include "miband/types.h"
 
 #include <string.h>
@@ -258,4 +259,54 @@ size_t miband_text_limit(enum miband_model model)
 	if ((unsigned)model >= MIBAND_MODEL_COUNT)
 		return 0;
 	return model_table[model].text_limit;
+}
+
+static const char *const kind_names[16] = {
+	[MIBAND_KIND_SAME] = "same",
+	[MIBAND_KIND_ACTIVITY] = "activity",
+	[MIBAND_KIND_RUNNING] = "running",
+	[MIBAND_KIND_NOT_WORN] = "not-worn",
+	[MIBAND_KIND_BIKE] = "bike",
+	[MIBAND_KIND_CHARGING] = "charging",
+	[MIBAND_KIND_LIGHT_SLEEP] = "light-sleep",
+	[MIBAND_KIND_IGNORE] = "ignore",
+	[MIBAND_KIND_DEEP_SLEEP] = "deep-sleep",
+	[MIBAND_KIND_WAKE_UP] = "wake-up",
+};
+
+const char *miband_activity_kind_name(uint8_t raw_kind)
+{
+	const char *n = kind_names[raw_kind & 0x0f];
+
+	return n ? n : "unknown";
+}
+
+bool miband_heart_rate_valid(uint8_t hr)
+{
+	return hr != 0 && hr != 0xff;
+}
+
+/* Old chunked transfer type 4: auth data (PROTOCOL.md 4.6.3, 2.2). */
+#define CHUNK_TYPE_AUTH 4u
+
+size_t miband_redact_from(enum miband_channel ch, bool to_band,
+			  const uint8_t *data, size_t len, bool secret)
+{
+	size_t from = len;
+	unsigned cmd;
+
+	if (!data || !len)
+		return 0;
+	if (to_band && ch == MIBAND_CH_AUTH && len > 2) {
+		cmd = data[0] & 0x0fu;
+		if (cmd == MIBAND_AUTH_CMD_SET_KEY ||
+		    cmd == MIBAND_AUTH_CMD_ANSWER)
+			from = 2;
+	} else if (to_band && ch == MIBAND_CH_CHUNKED && len > 3 &&
+		   (data[1] & 0x0fu) == CHUNK_TYPE_AUTH) {
+		from = 3;
+	}
+	if (secret && from > 2)
+		from = 2;
+	return from;
 }

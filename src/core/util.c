@@ -2,8 +2,8 @@
  * Small helpers every part needs: a constant-time compare for secrets, a
  * wipe the optimiser cannot drop, and the library version.
  */
-#include "miband/crypto.h"
 #include "miband/miband.h"
+#include "miband/util.h"
 
 #include <string.h>
 

@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "miband/crypto.h"
+#include "crypto/testcrypto.h"
 #include "miband/error.h"
 
 void miband_crypto_test_init(struct miband_crypto_test *t, uint64_t seed)

@@ -42,6 +42,7 @@
 #define SPIN_MAX 100000u
 
 #define PKT_WITH_RESPONSE 0x01u
+#define PKT_SECRET 0x02u /* the session flagged it secret (trace) */
 
 void miband_link_config_init(struct miband_link_config *cfg)
 {
@@ -233,6 +234,8 @@ static void client_op(struct miband_link *l, const struct miband_action *a)
 	       a->type == MIBAND_ACTION_WRITE ? a->len : 0);
 	if (a->type == MIBAND_ACTION_WRITE && a->with_response)
 		p.flags = PKT_WITH_RESPONSE;
+	if (a->type == MIBAND_ACTION_WRITE && a->secret)
+		p.flags = (uint8_t)(p.flags | PKT_SECRET);
 	link_send(l, &p);
 	/* A write command is done once the stack has queued it. */
 	if (a->type == MIBAND_ACTION_WRITE && !a->with_response)
@@ -386,7 +389,8 @@ static void deliver(struct miband_link *l)
 	if (l->cfg.trace)
 		l->cfg.trace((enum miband_link_dir)p.dir, p.kind,
 			     (enum miband_channel)p.channel, p.data, p.len,
-			     l->now, l->cfg.user_data);
+			     (p.flags & PKT_SECRET) != 0, l->now,
+			     l->cfg.user_data);
 	if (p.dir == MIBAND_LINK_TO_BAND) {
 		l->packets_to_band++;
 		to_band(l, &p);

@@ -21,31 +21,6 @@
 #include "miband/codec.h"
 #include "store/store-internal.h"
 
-static const char *const kind_names[16] = {
-	[MIBAND_KIND_SAME] = "same",
-	[MIBAND_KIND_ACTIVITY] = "activity",
-	[MIBAND_KIND_RUNNING] = "running",
-	[MIBAND_KIND_NOT_WORN] = "not-worn",
-	[MIBAND_KIND_BIKE] = "bike",
-	[MIBAND_KIND_CHARGING] = "charging",
-	[MIBAND_KIND_LIGHT_SLEEP] = "light-sleep",
-	[MIBAND_KIND_IGNORE] = "ignore",
-	[MIBAND_KIND_DEEP_SLEEP] = "deep-sleep",
-	[MIBAND_KIND_WAKE_UP] = "wake-up",
-};
-
-const char *miband_activity_kind_name(uint8_t raw_kind)
-{
-	const char *n = kind_names[raw_kind & 0x0f];
-
-	return n ? n : "unknown";
-}
-
-bool miband_heart_rate_valid(uint8_t hr)
-{
-	return hr != 0 && hr != 0xff;
-}
-
 int miband_store_format_parse(const char *s, enum miband_store_format *ret)
 {
 	if (!s || !ret)
@@ -248,7 +223,7 @@ int miband_store_export(struct miband_store *st,
 		return MIBAND_E_INVAL;
 	o = malloc(sizeof(*o));
 	if (!o)
-		return MIBAND_E_IO;
+		return MIBAND_E_NOMEM;
 	o->write = write;
 	o->user_data = user_data;
 	o->format = format;

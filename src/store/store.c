@@ -51,7 +51,7 @@ int miband__store_fail(struct miband_store *st, int rc, const char *what)
 		snprintf(st->err, sizeof(st->err), "%s: %s", what, e);
 	else
 		snprintf(st->err, sizeof(st->err), "%s: %s (%s)", what, m, e);
-	return MIBAND_E_DB;
+	return (rc & 0xff) == SQLITE_NOMEM ? MIBAND_E_NOMEM : MIBAND_E_DB;
 }
 
 static int exec(struct miband_store *st, const char *sql)
@@ -63,7 +63,8 @@ static int exec(struct miband_store *st, const char *sql)
 		snprintf(st->err, sizeof(st->err), "%.60s: %s", sql,
 			 msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		return MIBAND_E_DB;
+		return (rc & 0xff) == SQLITE_NOMEM ? MIBAND_E_NOMEM
+						   : MIBAND_E_DB;
 	}
 	return 0;
 }
@@ -211,7 +212,7 @@ int miband_store_open(const char *path, unsigned flags,
 		return MIBAND_E_IO;
 	st = calloc(1, sizeof(*st));
 	if (!st)
-		return MIBAND_E_IO;
+		return MIBAND_E_NOMEM;
 	if (flags & MIBAND_STORE_READ_ONLY) {
 		r = open_read_only(st, path);
 		if (r < 0)
@@ -226,7 +227,9 @@ int miband_store_open(const char *path, unsigned flags,
 					      : SQLITE_OPEN_CREATE),
 			     NULL);
 	if (rc != SQLITE_OK) {
-		r = rc == SQLITE_CANTOPEN ? MIBAND_E_IO : MIBAND_E_DB;
+		r = rc == SQLITE_CANTOPEN ? MIBAND_E_IO
+		    : rc == SQLITE_NOMEM  ? MIBAND_E_NOMEM
+					  : MIBAND_E_DB;
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
@@ -239,12 +242,20 @@ int miband_store_open(const char *path, unsigned flags,
 		const unsigned char *m = sqlite3_column_text(q, 0);
 
 		mode = m ? strdup((const char *)m) : NULL;
+		if (m && !mode) {
+			sqlite3_finalize(q);
+			r = MIBAND_E_NOMEM;
+			goto fail;
+		}
 	}
 	sqlite3_finalize(q);
 	if (!mode || strcmp(mode, "wal")) {
+		/* no answer at all: SQLite may have run out of memory */
+		rc = !mode && sqlite3_errcode(st->db) == SQLITE_NOMEM
+			     ? SQLITE_NOMEM
+			     : SQLITE_ERROR;
 		free(mode);
-		r = miband__store_fail(st, SQLITE_ERROR,
-				       "cannot switch to WAL mode");
+		r = miband__store_fail(st, rc, "cannot switch to WAL mode");
 		goto fail;
 	}
 	free(mode);

@@ -406,24 +406,21 @@ static void band_event(struct dev_emu *e, const struct miband_band_event *ev)
 /* --verbose GATT log and --trace of every delivered packet. */
 static void on_packet(enum miband_link_dir dir, int kind,
 		      enum miband_channel ch, const uint8_t *data, size_t len,
-		      uint64_t now, void *user_data)
+		      bool secret, uint64_t now, void *user_data)
 {
 	struct dev_emu *e = user_data;
 	const struct miband_channel_info *ci = miband_channel_info(ch);
 	char hex[3 * MIBAND_BAND_VALUE_MAX + 1];
-	size_t shown = len, i, o = 0;
+	size_t shown, i, o = 0;
 	const char *what;
 
 	if (e->trace)
-		mb_trace_packet(dir == MIBAND_LINK_TO_BAND ? 0 : 1, kind, ch,
-				data, len, false, now, e->trace);
+		mb_trace_packet(dir, kind, ch, data, len, secret, now,
+				e->trace);
 	if (!e->opts.verbose || kind == MIBAND_ACTION_DISCONNECT)
 		return;
-	/* set-key and answer carry the key or AES(key, random) */
-	if (dir == MIBAND_LINK_TO_BAND && ch == MIBAND_CH_AUTH && len >= 3 &&
-	    ((data[0] & 0x0f) == MIBAND_AUTH_CMD_SET_KEY ||
-	     (data[0] & 0x0f) == MIBAND_AUTH_CMD_ANSWER))
-		shown = 2;
+	shown = miband_redact_from(ch, dir == MIBAND_LINK_TO_BAND, data, len,
+				   secret);
 	for (i = 0; i < shown && o + 4 < sizeof(hex); i++)
 		o += (size_t)snprintf(hex + o, sizeof(hex) - o, "%s%02x",
 				      i ? " " : "", data[i]);
@@ -662,7 +659,7 @@ int mb_device_open_emu(const struct mb_device_opts *opts,
 		return MIBAND_E_INVAL;
 	e = calloc(1, sizeof(*e));
 	if (!e)
-		return MIBAND_E_IO;
+		return MIBAND_E_NOMEM;
 	e->base.ops = &emu_ops;
 	e->base.model = opts->model;
 	e->opts = *opts;

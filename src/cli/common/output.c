@@ -84,6 +84,7 @@ int mb_exit_code(int err)
 	case MIBAND_E_CANCELLED:
 		return MB_EXIT_INTERRUPTED;
 	case MIBAND_E_IO:
+	case MIBAND_E_NOMEM:
 	case MIBAND_E_KEY_PERMS:
 	case MIBAND_E_DB:
 	case MIBAND_E_DB_SCHEMA:
@@ -148,16 +149,46 @@ void mb_error_clear(void)
 	err_hint[0] = 0;
 }
 
+/*
+ * What the person can do about an error, in mibandctl's terms (the
+ * library's messages name no option or command).  Printed when the caller
+ * set no hint of its own with mb_error_hint().
+ */
+static const struct {
+	int err;
+	const char *hint;
+} hints[] = {
+	{MIBAND_E_WRONG_KEY,
+	 "pass the right key with --key, or re-pair with `" MB_PROG " pair`"},
+	{MIBAND_E_NO_KEY, "pair first (`" MB_PROG " pair`), or pass --key"},
+	{MIBAND_E_KEY_PERMS,
+	 "run chmod 600 on the file and chmod 700 on its directory"},
+	{MIBAND_E_NO_ADAPTER, "check `bluetoothctl show`"},
+};
+
+static const char *hint_for(int err)
+{
+	size_t i;
+
+	if (err_hint[0])
+		return err_hint;
+	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (hints[i].err == err)
+			return hints[i].hint;
+	return NULL;
+}
+
 int mb_report_error(int err, const char *context)
 {
 	const char *msg = err_detail[0] ? err_detail : miband_strerror(err);
+	const char *hint = hint_for(err);
 	int code = mb_exit_code(err);
 
 	fflush(stdout);
 	fprintf(stderr, "%s: %s%s%s [%s]\n", MB_PROG, context ? context : "",
 		context ? ": " : "", msg, miband_err_name(err));
-	if (err_hint[0])
-		fprintf(stderr, "%s: hint: %s\n", MB_PROG, err_hint);
+	if (hint)
+		fprintf(stderr, "%s: hint: %s\n", MB_PROG, hint);
 	if (json_mode) {
 		struct mb_json j;
 		char full[768];
@@ -168,8 +199,8 @@ int mb_report_error(int err, const char *context)
 		mb_json_str(&j, "error", miband_err_name(err));
 		mb_json_int(&j, "code", err);
 		mb_json_str(&j, "message", full);
-		if (err_hint[0])
-			mb_json_str(&j, "hint", err_hint);
+		if (hint)
+			mb_json_str(&j, "hint", hint);
 		mb_json_int(&j, "exit", code);
 		mb_json_end(&j);
 	}

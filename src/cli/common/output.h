@@ -50,7 +50,8 @@ bool mb_verbose_mode(void);
  * e.g. which file has which permissions. */
 void mb_error_detail(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
-/* Extra line printed after the message ("hint: ..."). */
+/* Extra line printed after the message ("hint: ..."); without one, the
+ * report prints output.c's hint for the error code, if it has one. */
 void mb_error_hint(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 void mb_error_clear(void);

@@ -320,10 +320,13 @@ int mb_trace_open(const char *path, const char *address, bool secrets,
 		return MIBAND_E_IO;
 	}
 	t = calloc(1, sizeof(*t));
-	if (!t || !(t->f = fdopen(fd, "wb"))) {
+	if (!t) {
+		close(fd);
+		return MIBAND_E_NOMEM;
+	}
+	if (!(t->f = fdopen(fd, "wb"))) {
 		free(t);
 		close(fd);
-		errno = ENOMEM;
 		return MIBAND_E_IO;
 	}
 	t->secrets = secrets;
@@ -359,19 +362,7 @@ int mb_trace_open(const char *path, const char *address, bool secrets,
 	return 0;
 }
 
-/* Set-key (01 xx K) and answer (03|83 xx E) carry key material. */
-static bool auth_secret(enum miband_channel ch, const uint8_t *data,
-			size_t len)
-{
-	uint8_t cmd;
-
-	if (ch != MIBAND_CH_AUTH || len < 3)
-		return false;
-	cmd = data[0] & 0x0f;
-	return cmd == MIBAND_AUTH_CMD_SET_KEY || cmd == MIBAND_AUTH_CMD_ANSWER;
-}
-
-void mb_trace_packet(int dir, int kind, enum miband_channel ch,
+void mb_trace_packet(enum miband_link_dir dir, int kind, enum miband_channel ch,
 		     const uint8_t *data, size_t len, bool secret,
 		     uint64_t now_ms, void *trace)
 {
@@ -385,7 +376,7 @@ void mb_trace_packet(int dir, int kind, enum miband_channel ch,
 		len = 512;
 	if (!data)
 		len = 0;
-	if (dir == 0) {
+	if (dir == MIBAND_LINK_TO_BAND) {
 		switch (kind) {
 		case MIBAND_ACTION_SUBSCRIBE:
 		case MIBAND_ACTION_UNSUBSCRIBE:
@@ -408,8 +399,12 @@ void mb_trace_packet(int dir, int kind, enum miband_channel ch,
 						     : ATT_WRITE_CMD;
 			put_le16(pdu + 1, layout[ch].value);
 			memcpy(pdu + 3, data, len);
-			if (!t->secrets && (secret || auth_secret(ch, data, len)))
-				memset(pdu + 3 + 2, 0, len > 2 ? len - 2 : 0);
+			if (!t->secrets) {
+				size_t from = miband_redact_from(ch, true, data,
+								 len, secret);
+
+				memset(pdu + 3 + from, 0, len - from);
+			}
 			t->last_op[ch] = pdu[0];
 			t->last_handle[ch] = layout[ch].value;
 			att(t, false, pdu, 3 + len, now_ms);

@@ -16,9 +16,10 @@
  * names each handle's UUID.  A synthetic LE connection complete event
  * opens the trace and a disconnection complete event closes it.
  *
- * Key material is redacted (zeroed) unless secrets is set: the set-key
- * write (01 xx <key>) and the encrypted answer (03|83 xx <AES>) on the
- * auth channel, whether or not the transport flagged the packet secret.
+ * Key material is redacted (zeroed) unless secrets is set, by the one
+ * rule of miband_redact_from() (types.h): the set-key write and the
+ * encrypted answer on the auth channel, chunked auth data, and whatever
+ * the transport flagged secret.
  */
 #ifndef MB_TRACE_H
 #define MB_TRACE_H
@@ -37,22 +38,17 @@ struct mb_trace;
  * the current time on the clock later packets are stamped with (virtual
  * ms for emu, CLOCK_MONOTONIC ms for BlueZ); it is pinned to the wall
  * clock now.  With secrets the file is created mode 0600.
- * Returns 0 or MIBAND_E_IO (errno kept), MIBAND_E_INVAL.
+ * Returns 0 or MIBAND_E_IO (errno kept), MIBAND_E_NOMEM, MIBAND_E_INVAL.
  */
 int mb_trace_open(const char *path, const char *address, bool secrets,
 		  uint64_t clock_now_ms, struct mb_trace **ret);
 
 /*
- * One packet, with the signature of miband_bluez_trace_fn (trace is the
- * struct mb_trace *) so it can be passed to miband_bluez_set_trace().
- *   dir 0 (to the band): kind SUBSCRIBE, UNSUBSCRIBE, WRITE (data),
- *     READ (no data).
- *   dir 1 (to the client): kind READ (the value read), WRITE (len 0: the
- *     write request's acknowledgement), EVENT (a notification).
- * kind is an enum miband_action_type (MIBAND_ACTION_EVENT for a
- * notification).  A NULL trace is ignored.
+ * One packet: a miband_trace_fn (types.h; trace is the struct mb_trace *),
+ * so it can be passed to miband_bluez_set_trace() or be the link's trace.
+ * A NULL trace is ignored.
  */
-void mb_trace_packet(int dir, int kind, enum miband_channel ch,
+void mb_trace_packet(enum miband_link_dir dir, int kind, enum miband_channel ch,
 		     const uint8_t *data, size_t len, bool secret,
 		     uint64_t now_ms, void *trace);
 
