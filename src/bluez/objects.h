@@ -1,0 +1,75 @@
+/*
+ * A mirror of BlueZ's object tree (internal): the adapters, devices, GATT
+ * services and characteristics of GetManagedObjects, kept up to date from
+ * InterfacesAdded / InterfacesRemoved / PropertiesChanged.  It only
+ * parses and stores: the caller owns the bus, the match rules and the
+ * calls, and decides what a change means.
+ */
+#ifndef MIBAND_BLUEZ_OBJECTS_H
+#define MIBAND_BLUEZ_OBJECTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+
+enum miband__obj_kind {
+	OBJ_NONE = 0,
+	OBJ_ADAPTER,
+	OBJ_DEVICE,
+	OBJ_SERVICE,
+	OBJ_CHR
+};
+
+/* One object of BlueZ's tree that we care about (one interface each). */
+struct miband__obj {
+	char *path;
+	char *parent; /* Adapter / Device / Service property */
+	enum miband__obj_kind kind;
+	char address[18];
+	char name[64];
+	char uuid[37];
+	int16_t rssi;
+	bool has_rssi;
+	bool connected;
+	bool resolved;
+	bool paired;
+	bool powered;
+	bool mi_uuid;  /* device offers FEE0/FEE1 */
+	bool reported; /* scan: already reported in this scan */
+	uint8_t props; /* characteristic: MIBAND_PROP_* */
+};
+
+struct miband__objs {
+	struct miband__obj **v;
+	size_t n, cap;
+};
+
+/* The object at path, or NULL. */
+struct miband__obj *miband__objs_find(const struct miband__objs *objs,
+				      const char *path);
+/* The object at path, created if new; NULL if it has another kind or
+ * memory ran out. */
+struct miband__obj *miband__objs_get(struct miband__objs *objs,
+				     const char *path,
+				     enum miband__obj_kind kind);
+void miband__objs_remove(struct miband__objs *objs, const char *path);
+/* Forgets every object (the array stays). */
+void miband__objs_clear(struct miband__objs *objs);
+/* Forgets every object and frees the array. */
+void miband__objs_free(struct miband__objs *objs);
+/* True if path is below parent ("/a/b" is below "/a"). */
+bool miband__path_under(const char *path, const char *parent);
+/* The kind an interface name stands for, OBJ_NONE if none we mirror. */
+enum miband__obj_kind miband__obj_kind_of(const char *iface);
+/* > 0 if m is positioned at a variant of signature sig. */
+int miband__variant_is(sd_bus_message *m, const char *sig);
+/* Reads an a{sv} of o's interface into o (o NULL: skipped). */
+int miband__obj_read_props(sd_bus_message *m, struct miband__obj *o);
+/* Reads the a{sa{sv}} of path (InterfacesAdded, GetManagedObjects); the
+ * device among them, if any, goes to *ret_dev (may be NULL). */
+int miband__objs_read_ifaces(struct miband__objs *objs, sd_bus_message *m,
+			     const char *path, struct miband__obj **ret_dev);
+
+#endif
