@@ -32,10 +32,13 @@ void miband__copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-const char *miband__chan_name(enum miband_channel ch)
+const char *miband__chan_name(int ch)
 {
-	const struct miband_channel_info *info = miband_channel_info(ch);
+	const struct miband_channel_info *info;
 
+	if (ch < 0)
+		return "-";
+	info = miband_channel_info((enum miband_channel)ch);
 	return info && info->name ? info->name : "?";
 }
 

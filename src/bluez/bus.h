@@ -39,8 +39,9 @@
 uint64_t miband__now_usec(void);
 /* Copies src into dst[cap], cut to fit, always terminated. */
 void miband__copy_str(char *dst, size_t cap, const char *src);
-/* The channel's short name for logs ("auth"), "?" if unknown. */
-const char *miband__chan_name(enum miband_channel ch);
+/* The channel's short name for logs ("auth"), "?" if unknown, "-" for a
+ * characteristic of no channel (< 0). */
+const char *miband__chan_name(int ch);
 /* True if e is set and named name. */
 bool miband__error_is(const sd_bus_error *e, const char *name);
 /* miband_bluez_map_error() of e's name and message. */

@@ -97,7 +97,7 @@ bool miband__path_under(const char *path, const char *parent)
 {
 	size_t n = strlen(parent);
 
-	return strncmp(path, parent, n) == 0 && path[n] == '/';
+	return path && strncmp(path, parent, n) == 0 && path[n] == '/';
 }
 
 enum miband__obj_kind miband__obj_kind_of(const char *iface)
