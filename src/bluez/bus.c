@@ -103,3 +103,13 @@ int miband__bus_error(const sd_bus_error *e, int fallback)
 	return miband_bluez_map_error(e ? e->name : NULL, e ? e->message : NULL,
 				      fallback);
 }
+
+int miband_bluez_parse_address(const char *s, char ret_address[18])
+{
+	return miband_address_parse(s, ret_address);
+}
+
+int miband_bluez_guess_model(const char *name, enum miband_model *ret_model)
+{
+	return miband_model_guess(name, ret_model);
+}

@@ -65,67 +65,6 @@ void miband__bz_errorf(struct miband_bluez *bz, const char *fmt, ...)
 	miband__bz_log(bz, "%s", bz->last_error);
 }
 
-int miband_bluez_parse_address(const char *s, char ret_address[18])
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char out[18];
-	int i;
-
-	if (!s || !ret_address || strlen(s) != 17)
-		return MIBAND_E_BAD_ADDRESS;
-	for (i = 0; i < 17; i++) {
-		char c = s[i];
-
-		if (i % 3 == 2) {
-			if (c != ':')
-				return MIBAND_E_BAD_ADDRESS;
-			out[i] = ':';
-			continue;
-		}
-		if (c >= 'a' && c <= 'f')
-			c = (char)(c - 'a' + 'A');
-		if (!strchr(hex, c) || c == '\0')
-			return MIBAND_E_BAD_ADDRESS;
-		out[i] = c;
-	}
-	out[17] = '\0';
-	memcpy(ret_address, out, sizeof(out));
-	return 0;
-}
-
-int miband_bluez_guess_model(const char *name, enum miband_model *ret_model)
-{
-	static const struct {
-		const char *prefix;
-		enum miband_model model;
-	} names[] = {
-		{"mi band 2", MIBAND_MODEL_MB2},
-		{"mi band 3", MIBAND_MODEL_MB3},
-		{"xiaomi band 3", MIBAND_MODEL_MB3},
-		{"mi smart band 4", MIBAND_MODEL_MB4},
-		{"mi band 4", MIBAND_MODEL_MB4},
-		{"mi smart band 5", MIBAND_MODEL_MB5},
-		{"mi band 5", MIBAND_MODEL_MB5},
-		{"mi smart band 6", MIBAND_MODEL_MB6},
-		{"mi band 6", MIBAND_MODEL_MB6},
-	};
-	size_t i;
-
-	if (!name || !ret_model)
-		return MIBAND_E_UNSUPPORTED;
-	while (*name == ' ')
-		name++;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		size_t n = strlen(names[i].prefix);
-
-		if (strncasecmp(name, names[i].prefix, n) == 0) {
-			*ret_model = names[i].model;
-			return 0;
-		}
-	}
-	return MIBAND_E_UNSUPPORTED;
-}
-
 void miband_bluez_config_init(struct miband_bluez_config *cfg)
 {
 	if (!cfg)
