@@ -191,21 +191,9 @@ static int on_props_changed(sd_bus_message *m, void *ud, sd_bus_error *err)
 		}
 		return 0;
 	}
-	o = miband__objs_find(&bz->objs, path);
-	if (!o || o->kind != miband__obj_kind_of(iface))
+	if (miband__objs_props_changed(&bz->objs, m, path, iface, false, &o,
+				       &was_connected) <= 0)
 		return 0;
-	was_connected = o->connected;
-	if (miband__obj_read_props(m, o) < 0)
-		return 0;
-	/* invalidated: RSSI goes away when discovery stops */
-	if (sd_bus_message_enter_container(m, 'a', "s") > 0) {
-		const char *s;
-
-		while (sd_bus_message_read(m, "s", &s) > 0)
-			if (!strcmp(s, "RSSI"))
-				o->has_rssi = false;
-		sd_bus_message_exit_container(m);
-	}
 	if (o->kind == OBJ_DEVICE)
 		device_changed(bz, o, was_connected);
 	return 0;
@@ -335,18 +323,7 @@ static int on_managed_objects(sd_bus_message *m, void *ud, sd_bus_error *err)
 		miband__bz_error(bz, "ObjectManager.GetManagedObjects", e);
 		bz->init_status = miband__bus_error(e, MIBAND_E_DBUS);
 	} else {
-		r = sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}");
-		while (r >= 0 && (r = sd_bus_message_enter_container(
-					  m, 'e', "oa{sa{sv}}")) > 0) {
-			const char *path;
-
-			r = sd_bus_message_read(m, "o", &path);
-			if (r >= 0)
-				r = miband__objs_read_ifaces(&bz->objs, m, path,
-							     NULL);
-			if (r >= 0)
-				r = sd_bus_message_exit_container(m);
-		}
+		r = miband__objs_read_managed(&bz->objs, m);
 		if (r < 0) {
 			miband__bz_errorf(bz,
 					  "GetManagedObjects: bad reply: %s",

@@ -4,12 +4,14 @@
  * skipped, never trusted.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "bluez/bus.h"
 #include "bluez/objects.h"
+#include "miband/error.h"
 #include "miband/types.h"
 
 struct miband__obj *miband__objs_find(const struct miband__objs *objs,
@@ -321,6 +323,16 @@ int miband__objs_read_ifaces(struct miband__objs *objs, sd_bus_message *m,
 			o = miband__objs_get(objs, path, kind);
 			if (!o)
 				return -ENOMEM;
+		} else if (!strcmp(iface, IF_GATT_MGR) ||
+			   !strcmp(iface, IF_ADV_MGR)) {
+			/* the adapter's other interfaces: noted, no props */
+			struct miband__obj *a =
+				miband__objs_get(objs, path, OBJ_ADAPTER);
+
+			if (a && !strcmp(iface, IF_GATT_MGR))
+				a->gatt_manager = true;
+			else if (a)
+				a->adv_manager = true;
 		}
 		r = miband__obj_read_props(m, o);
 		if (r < 0)
@@ -334,4 +346,94 @@ int miband__objs_read_ifaces(struct miband__objs *objs, sd_bus_message *m,
 	if (r < 0)
 		return r;
 	return sd_bus_message_exit_container(m);
+}
+
+int miband__objs_read_managed(struct miband__objs *objs, sd_bus_message *m)
+{
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}");
+	while (r >= 0 &&
+	       (r = sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}")) > 0) {
+		const char *path;
+
+		r = sd_bus_message_read(m, "o", &path);
+		if (r >= 0)
+			r = miband__objs_read_ifaces(objs, m, path, NULL);
+		if (r >= 0)
+			r = sd_bus_message_exit_container(m);
+	}
+	return r;
+}
+
+int miband__objs_props_changed(struct miband__objs *objs, sd_bus_message *m,
+			       const char *path, const char *iface, bool create,
+			       struct miband__obj **ret,
+			       bool *ret_was_connected)
+{
+	enum miband__obj_kind kind = miband__obj_kind_of(iface);
+	struct miband__obj *o = miband__objs_find(objs, path);
+	bool was_connected;
+	int r;
+
+	if (!o && create && kind != OBJ_NONE)
+		o = miband__objs_get(objs, path, kind);
+	if (!o || o->kind != kind)
+		return 0;
+	was_connected = o->connected;
+	r = miband__obj_read_props(m, o);
+	if (r < 0)
+		return r;
+	/* invalidated: RSSI goes away when discovery stops */
+	if (sd_bus_message_enter_container(m, 'a', "s") > 0) {
+		const char *s;
+
+		while (sd_bus_message_read(m, "s", &s) > 0)
+			if (!strcmp(s, "RSSI"))
+				o->has_rssi = false;
+		sd_bus_message_exit_container(m);
+	}
+	*ret = o;
+	*ret_was_connected = was_connected;
+	return 1;
+}
+
+int miband__objs_pick_adapter(const struct miband__objs *objs, const char *want,
+			      struct miband__obj **ret, char *why, size_t cap)
+{
+	struct miband__obj *best = NULL;
+	size_t i;
+
+	for (i = 0; i < objs->n; i++) {
+		struct miband__obj *o = objs->v[i];
+		const char *base;
+
+		if (o->kind != OBJ_ADAPTER)
+			continue;
+		base = strrchr(o->path, '/');
+		base = base ? base + 1 : o->path;
+		if (want) {
+			if (strcmp(want, o->path) && strcmp(want, base) &&
+			    strcasecmp(want, o->address))
+				continue;
+			if (!o->powered) {
+				snprintf(why, cap, "adapter %s is not powered",
+					 base);
+				return MIBAND_E_NO_ADAPTER;
+			}
+			best = o;
+			break;
+		}
+		if (o->powered && (!best || strcmp(o->path, best->path) < 0))
+			best = o;
+	}
+	if (!best) {
+		if (want)
+			snprintf(why, cap, "no adapter %s", want);
+		else
+			snprintf(why, cap, "no powered adapter");
+		return MIBAND_E_NO_ADAPTER;
+	}
+	*ret = best;
+	return 0;
 }

@@ -36,9 +36,11 @@ struct miband__obj {
 	bool resolved;
 	bool paired;
 	bool powered;
-	bool mi_uuid;  /* device offers FEE0/FEE1 */
-	bool reported; /* scan: already reported in this scan */
-	uint8_t props; /* characteristic: MIBAND_PROP_* */
+	bool mi_uuid;	   /* device offers FEE0/FEE1 */
+	bool reported;	   /* scan: already reported in this scan */
+	bool gatt_manager; /* adapter: offers GattManager1 */
+	bool adv_manager;  /* adapter: offers LEAdvertisingManager1 */
+	uint8_t props;	   /* characteristic: MIBAND_PROP_* */
 };
 
 struct miband__objs {
@@ -71,5 +73,26 @@ int miband__obj_read_props(sd_bus_message *m, struct miband__obj *o);
  * device among them, if any, goes to *ret_dev (may be NULL). */
 int miband__objs_read_ifaces(struct miband__objs *objs, sd_bus_message *m,
 			     const char *path, struct miband__obj **ret_dev);
+/* Reads a GetManagedObjects reply (a{oa{sa{sv}}}). */
+int miband__objs_read_managed(struct miband__objs *objs, sd_bus_message *m);
+/*
+ * Applies a PropertiesChanged of iface on path (m positioned after the
+ * interface name: changed a{sv}, then invalidated as).  An object not in
+ * the mirror is created if create, else ignored.  Returns 1 with *ret and
+ * the Connected property before the change, 0 if nothing was applied (not
+ * mirrored, another kind), or a negative errno for a bad message.
+ */
+int miband__objs_props_changed(struct miband__objs *objs, sd_bus_message *m,
+			       const char *path, const char *iface, bool create,
+			       struct miband__obj **ret,
+			       bool *ret_was_connected);
+/*
+ * The adapter to use: want (NULL: the powered adapter first in path
+ * order) is a path ("/org/bluez/hci0"), a name ("hci0") or an address.
+ * Returns 0 with *ret, or MIBAND_E_NO_ADAPTER with why[cap] saying why
+ * (none, or not powered).
+ */
+int miband__objs_pick_adapter(const struct miband__objs *objs, const char *want,
+			      struct miband__obj **ret, char *why, size_t cap);
 
 #endif

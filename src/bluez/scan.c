@@ -21,42 +21,18 @@
 int miband__pick_adapter(struct miband_bluez *bz)
 {
 	struct miband__obj *best = NULL;
-	const char *want = bz->cfg_adapter;
-	size_t i;
+	char why[128];
+	int r;
 
 	if (bz->adapter && miband__objs_find(&bz->objs, bz->adapter))
 		return 0;
 	free(bz->adapter);
 	bz->adapter = NULL;
-	for (i = 0; i < bz->objs.n; i++) {
-		struct miband__obj *o = bz->objs.v[i];
-		const char *base;
-
-		if (o->kind != OBJ_ADAPTER)
-			continue;
-		base = strrchr(o->path, '/');
-		base = base ? base + 1 : o->path;
-		if (want) {
-			if (strcmp(want, o->path) && strcmp(want, base) &&
-			    strcasecmp(want, o->address))
-				continue;
-			if (!o->powered) {
-				miband__bz_errorf(
-					bz, "adapter %s is not powered", base);
-				return MIBAND_E_NO_ADAPTER;
-			}
-			best = o;
-			break;
-		}
-		if (o->powered && (!best || strcmp(o->path, best->path) < 0))
-			best = o;
-	}
-	if (!best) {
-		if (want)
-			miband__bz_errorf(bz, "no adapter %s", want);
-		else
-			miband__bz_errorf(bz, "no powered adapter");
-		return MIBAND_E_NO_ADAPTER;
+	r = miband__objs_pick_adapter(&bz->objs, bz->cfg_adapter, &best, why,
+				      sizeof(why));
+	if (r < 0) {
+		miband__bz_errorf(bz, "%s", why);
+		return r;
 	}
 	bz->adapter = strdup(best->path);
 	if (!bz->adapter)
