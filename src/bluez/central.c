@@ -145,6 +145,7 @@ static int on_props_changed(sd_bus_message *m, void *ud, sd_bus_error *err)
 {
 	struct miband_bluez *bz = ud;
 	const char *path = sd_bus_message_get_path(m), *iface;
+	struct miband__obj_change change;
 	struct miband__obj *o;
 	bool was_connected;
 	int r;
@@ -191,9 +192,11 @@ static int on_props_changed(sd_bus_message *m, void *ud, sd_bus_error *err)
 		}
 		return 0;
 	}
-	if (miband__objs_props_changed(&bz->objs, m, path, iface, false, &o,
-				       &was_connected) <= 0)
+	if (miband__objs_props_changed(&bz->objs, m, path, iface, false,
+				       &change) <= 0)
 		return 0;
+	o = change.obj;
+	was_connected = change.was_connected;
 	if (o->kind == OBJ_DEVICE)
 		device_changed(bz, o, was_connected);
 	return 0;

@@ -274,7 +274,8 @@ static int apply_prop(struct miband__obj *o, sd_bus_message *m, const char *key)
 }
 
 /* Reads an a{sv} into o (o may be NULL: skipped). */
-int miband__obj_read_props(sd_bus_message *m, struct miband__obj *o)
+static int read_props(sd_bus_message *m, struct miband__obj *o,
+		      bool *ret_has_connected)
 {
 	int r;
 
@@ -289,6 +290,8 @@ int miband__obj_read_props(sd_bus_message *m, struct miband__obj *o)
 		r = sd_bus_message_read(m, "s", &key);
 		if (r < 0)
 			return r;
+		if (ret_has_connected && !strcmp(key, "Connected"))
+			*ret_has_connected = true;
 		r = apply_prop(o, m, key);
 		if (r < 0)
 			return r;
@@ -299,6 +302,11 @@ int miband__obj_read_props(sd_bus_message *m, struct miband__obj *o)
 	if (r < 0)
 		return r;
 	return sd_bus_message_exit_container(m);
+}
+
+int miband__obj_read_props(sd_bus_message *m, struct miband__obj *o)
+{
+	return read_props(m, o, NULL);
 }
 
 /* Reads a{sa{sv}} for path (InterfacesAdded, GetManagedObjects). */
@@ -368,20 +376,20 @@ int miband__objs_read_managed(struct miband__objs *objs, sd_bus_message *m)
 
 int miband__objs_props_changed(struct miband__objs *objs, sd_bus_message *m,
 			       const char *path, const char *iface, bool create,
-			       struct miband__obj **ret,
-			       bool *ret_was_connected)
+			       struct miband__obj_change *ret)
 {
 	enum miband__obj_kind kind = miband__obj_kind_of(iface);
 	struct miband__obj *o = miband__objs_find(objs, path);
-	bool was_connected;
 	int r;
 
 	if (!o && create && kind != OBJ_NONE)
 		o = miband__objs_get(objs, path, kind);
 	if (!o || o->kind != kind)
 		return 0;
-	was_connected = o->connected;
-	r = miband__obj_read_props(m, o);
+	ret->obj = o;
+	ret->was_connected = o->connected;
+	ret->has_connected = false;
+	r = read_props(m, o, &ret->has_connected);
 	if (r < 0)
 		return r;
 	/* invalidated: RSSI goes away when discovery stops */
@@ -393,8 +401,6 @@ int miband__objs_props_changed(struct miband__objs *objs, sd_bus_message *m,
 				o->has_rssi = false;
 		sd_bus_message_exit_container(m);
 	}
-	*ret = o;
-	*ret_was_connected = was_connected;
 	return 1;
 }
 

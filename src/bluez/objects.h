@@ -75,17 +75,22 @@ int miband__objs_read_ifaces(struct miband__objs *objs, sd_bus_message *m,
 			     const char *path, struct miband__obj **ret_dev);
 /* Reads a GetManagedObjects reply (a{oa{sa{sv}}}). */
 int miband__objs_read_managed(struct miband__objs *objs, sd_bus_message *m);
+/* What a PropertiesChanged did to the mirror. */
+struct miband__obj_change {
+	struct miband__obj *obj;
+	bool was_connected; /* Connected before the change */
+	bool has_connected; /* the change carried Connected */
+};
 /*
  * Applies a PropertiesChanged of iface on path (m positioned after the
  * interface name: changed a{sv}, then invalidated as).  An object not in
- * the mirror is created if create, else ignored.  Returns 1 with *ret and
- * the Connected property before the change, 0 if nothing was applied (not
- * mirrored, another kind), or a negative errno for a bad message.
+ * the mirror is created if create, else ignored.  Returns 1 with *ret
+ * filled, 0 if nothing was applied (not mirrored, another kind), or a
+ * negative errno for a bad message.
  */
 int miband__objs_props_changed(struct miband__objs *objs, sd_bus_message *m,
 			       const char *path, const char *iface, bool create,
-			       struct miband__obj **ret,
-			       bool *ret_was_connected);
+			       struct miband__obj_change *ret);
 /*
  * The adapter to use: want (NULL: the powered adapter first in path
  * order) is a path ("/org/bluez/hci0"), a name ("hci0") or an address.

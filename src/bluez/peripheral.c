@@ -65,146 +65,7 @@ static int map_bus_error(const sd_bus_error *e, int fallback)
 	return fallback;
 }
 
-/* ---- adapter ---- */
-
-static int find_adapter(struct miband__periph *p)
-{
-	sd_bus_error e = SD_BUS_ERROR_NULL;
-	sd_bus_message *reply = NULL;
-	char want[32] = "";
-	int r, found = 0;
-
-	if (p->cfg.adapter)
-		snprintf(want, sizeof(want), "/org/bluez/%s", p->cfg.adapter);
-	r = sd_bus_call_method(p->bus, BLUEZ, "/", IF_OM, "GetManagedObjects",
-			       &e, &reply, "");
-	if (r < 0) {
-		miband__periph_errorf(
-			p, "cannot talk to bluetoothd: %s%s",
-			e.message ? e.message : strerror(-r),
-			sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED)
-				? " (the D-Bus policy refuses this user: add"
-				  " it to group bluetooth)"
-				: "");
-		r = map_bus_error(&e, MIBAND_E_DBUS);
-		sd_bus_error_free(&e);
-		return r;
-	}
-	r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-	while (r >= 0 && !found &&
-	       (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) >
-		       0) {
-		const char *path, *iface;
-		bool is_adapter = false, gatt = false, adv = false;
-		bool powered = false;
-		char addr[18] = "";
-
-		r = sd_bus_message_read(reply, "o", &path);
-		if (r >= 0)
-			r = sd_bus_message_enter_container(reply, 'a',
-							   "{sa{sv}}");
-		while (r >= 0 && (r = sd_bus_message_enter_container(
-					  reply, 'e', "sa{sv}")) > 0) {
-			r = sd_bus_message_read(reply, "s", &iface);
-			if (r < 0)
-				break;
-			if (!strcmp(iface, IF_GATT_MGR))
-				gatt = true;
-			if (!strcmp(iface, IF_ADV_MGR))
-				adv = true;
-			if (strcmp(iface, IF_ADAPTER) != 0) {
-				r = sd_bus_message_skip(reply, "a{sv}");
-			} else {
-				is_adapter = true;
-				r = sd_bus_message_enter_container(reply, 'a',
-								   "{sv}");
-				while (r >= 0 &&
-				       (r = sd_bus_message_enter_container(
-						reply, 'e', "sv")) > 0) {
-					const char *k, *s;
-					int b;
-
-					r = sd_bus_message_read(reply, "s", &k);
-					if (r >= 0 && !strcmp(k, "Powered")) {
-						r = sd_bus_message_read(
-							reply, "v", "b", &b);
-						powered = r >= 0 && b;
-					} else if (r >= 0 &&
-						   !strcmp(k, "Address")) {
-						r = sd_bus_message_read(
-							reply, "v", "s", &s);
-						if (r >= 0)
-							snprintf(addr,
-								 sizeof(addr),
-								 "%s", s);
-					} else if (r >= 0) {
-						r = sd_bus_message_skip(reply,
-									"v");
-					}
-					if (r >= 0)
-						r = sd_bus_message_exit_container(
-							reply);
-				}
-				if (r >= 0)
-					r = sd_bus_message_exit_container(
-						reply);
-			}
-			if (r >= 0)
-				r = sd_bus_message_exit_container(reply);
-		}
-		if (r >= 0)
-			r = sd_bus_message_exit_container(reply);
-		if (r >= 0)
-			r = sd_bus_message_exit_container(reply);
-		if (r < 0 || !is_adapter)
-			continue;
-		if (want[0] && strcmp(path, want) != 0)
-			continue;
-		if (!want[0] && !powered)
-			continue;
-		if (!gatt || !adv) {
-			miband__periph_errorf(
-				p,
-				"%s offers no GATT server or LE"
-				" advertising (bluetoothd too old, or"
-				" not an LE adapter)",
-				path);
-			sd_bus_message_unref(reply);
-			return MIBAND_E_NO_ADAPTER;
-		}
-		if (!powered) {
-			miband__periph_errorf(
-				p,
-				"%s is not powered (bluetoothctl power"
-				" on)",
-				path);
-			sd_bus_message_unref(reply);
-			return MIBAND_E_NO_ADAPTER;
-		}
-		snprintf(p->adapter_path, sizeof(p->adapter_path), "%s", path);
-		snprintf(p->adapter, sizeof(p->adapter), "%s",
-			 path + strlen("/org/bluez/"));
-		snprintf(p->address, sizeof(p->address), "%s", addr);
-		found = 1;
-	}
-	sd_bus_message_unref(reply);
-	if (r < 0) {
-		miband__periph_errorf(p,
-				      "cannot parse bluetoothd's objects: %s",
-				      strerror(-r));
-		return MIBAND_E_DBUS;
-	}
-	if (!found) {
-		if (want[0])
-			miband__periph_errorf(p, "no adapter %s",
-					      p->cfg.adapter);
-		else
-			miband__periph_errorf(p,
-					      "no powered Bluetooth adapter");
-		return MIBAND_E_NO_ADAPTER;
-	}
-	return 0;
-}
+/* ---- adapter and alias ---- */
 
 static void set_alias(struct miband__periph *p, const char *alias)
 {
@@ -220,95 +81,84 @@ static void set_alias(struct miband__periph *p, const char *alias)
 	sd_bus_error_free(&e);
 }
 
-static void take_alias(struct miband__periph *p)
+/* The adapter of cfg.adapter (NULL: the first powered one) from the
+ * mirror; it must offer a GATT server and LE advertising. */
+static int use_adapter(struct miband__periph *p)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
-	char *old = NULL;
+	struct miband__obj *a = NULL;
+	const char *base;
+	char why[128];
 	int r;
 
-	r = sd_bus_get_property_string(p->bus, BLUEZ, p->adapter_path,
-				       IF_ADAPTER, "Alias", &e, &old);
-	sd_bus_error_free(&e);
-	if (r < 0)
-		return;
-	snprintf(p->old_alias, sizeof(p->old_alias), "%s", old);
-	free(old);
-	if (!strcmp(p->old_alias, p->table->device_name))
-		return;
-	set_alias(p, p->table->device_name);
-	p->alias_set = true;
+	r = miband__objs_pick_adapter(&p->objs, p->cfg.adapter, &a, why,
+				      sizeof(why));
+	if (r < 0) {
+		miband__periph_errorf(p, "%s", why);
+		return r;
+	}
+	if (!a->gatt_manager || !a->adv_manager) {
+		miband__periph_errorf(p,
+				      "%s offers no GATT server or LE"
+				      " advertising (bluetoothd too old, or"
+				      " not an LE adapter)",
+				      a->path);
+		return MIBAND_E_NO_ADAPTER;
+	}
+	base = strrchr(a->path, '/');
+	snprintf(p->adapter_path, sizeof(p->adapter_path), "%s", a->path);
+	snprintf(p->adapter, sizeof(p->adapter), "%s",
+		 base ? base + 1 : a->path);
+	snprintf(p->address, sizeof(p->address), "%s", a->address);
+	return 0;
 }
 
-/* ---- signals ---- */
+/* ---- signals: the mirror follows bluetoothd's tree ---- */
+
+static bool our_device(struct miband__periph *p, const struct miband__obj *o)
+{
+	return o->kind == OBJ_DEVICE && p->adapter_path[0] &&
+	       miband__path_under(o->path, p->adapter_path);
+}
 
 static int on_props_changed(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
 	struct miband__periph *p = ud;
-	const char *path = sd_bus_message_get_path(m), *iface, *k;
-	int r, b;
+	const char *path = sd_bus_message_get_path(m), *iface;
+	struct miband__obj_change c;
 
 	(void)e;
-	if (!miband__path_under(path, p->adapter_path))
+	if (!path || sd_bus_message_read(m, "s", &iface) < 0)
 		return 0;
-	r = sd_bus_message_read(m, "s", &iface);
-	if (r < 0 || strcmp(iface, IF_DEVICE) != 0)
+	if (miband__objs_props_changed(&p->objs, m, path, iface, true, &c) <= 0)
 		return 0;
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	while (r >= 0 &&
-	       (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		r = sd_bus_message_read(m, "s", &k);
-		if (r >= 0 && !strcmp(k, "Connected")) {
-			r = sd_bus_message_read(m, "v", "b", &b);
-			if (r >= 0)
-				miband__periph_device_connected(p, path, b);
-		} else if (r >= 0) {
-			r = sd_bus_message_skip(m, "v");
-		}
-		if (r >= 0)
-			r = sd_bus_message_exit_container(m);
-	}
+	if (c.has_connected && our_device(p, c.obj))
+		miband__periph_device_connected(p, path, c.obj->connected);
 	return 0;
 }
 
 static int on_ifaces_added(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
 	struct miband__periph *p = ud;
-	const char *path, *iface, *k;
-	int r, b;
+	struct miband__obj *dev = NULL;
+	const char *path;
 
 	(void)e;
-	r = sd_bus_message_read(m, "o", &path);
-	if (r < 0 || !miband__path_under(path, p->adapter_path))
+	if (sd_bus_message_read(m, "o", &path) < 0 ||
+	    miband__objs_read_ifaces(&p->objs, m, path, &dev) < 0)
 		return 0;
-	r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
-	while (r >= 0 &&
-	       (r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
-		r = sd_bus_message_read(m, "s", &iface);
-		if (r >= 0 && strcmp(iface, IF_DEVICE) != 0) {
-			r = sd_bus_message_skip(m, "a{sv}");
-		} else if (r >= 0) {
-			r = sd_bus_message_enter_container(m, 'a', "{sv}");
-			while (r >= 0 && (r = sd_bus_message_enter_container(
-						  m, 'e', "sv")) > 0) {
-				r = sd_bus_message_read(m, "s", &k);
-				if (r >= 0 && !strcmp(k, "Connected")) {
-					r = sd_bus_message_read(m, "v", "b",
-								&b);
-					if (r >= 0 && b)
-						miband__periph_device_connected(
-							p, path, true);
-				} else if (r >= 0) {
-					r = sd_bus_message_skip(m, "v");
-				}
-				if (r >= 0)
-					r = sd_bus_message_exit_container(m);
-			}
-			if (r >= 0)
-				r = sd_bus_message_exit_container(m);
-		}
-		if (r >= 0)
-			r = sd_bus_message_exit_container(m);
-	}
+	if (dev && dev->connected && our_device(p, dev))
+		miband__periph_device_connected(p, path, true);
+	return 0;
+}
+
+static int on_ifaces_removed(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	struct miband__periph *p = ud;
+	const char *path;
+
+	(void)e;
+	if (sd_bus_message_read(m, "o", &path) >= 0)
+		miband__objs_remove(&p->objs, path);
 	return 0;
 }
 
@@ -330,6 +180,7 @@ static int on_owner_changed(sd_bus_message *m, void *ud, sd_bus_error *e)
 		return 0;
 	miband__periph_errorf(p, "bluetoothd went away");
 	p->app_registered = p->adv_registered = false;
+	miband__objs_clear(&p->objs);
 	report(p, MIBAND_E_NO_BLUEZ);
 	return 0;
 }
@@ -535,31 +386,164 @@ void miband__periph_config_init(struct miband__periph_config *cfg,
 	cfg->set_alias = true;
 }
 
-static int add_matches(struct miband__periph *p)
+/*
+ * Start, step by step, none of them waiting: GetManagedObjects (the
+ * mirror; the adapter), then the adapter's Alias (Get, then Set if it is
+ * not the band's name yet: bluetoothd's GAP serves the device name from
+ * it), then RegisterApplication (registration, below).  bluetoothd takes
+ * one client's calls in order, so the Set is in place before the
+ * application and the advertisement without waiting for its reply.
+ */
+static int on_alias_set(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
-	char rule[256];
+	struct miband__periph *p = ud;
+	const sd_bus_error *err = sd_bus_message_get_error(m);
+
+	(void)e;
+	p->alias_slot = sd_bus_slot_unref(p->alias_slot);
+	if (err)
+		miband__periph_log(
+			p, "warning: could not set the adapter's alias: %s",
+			err->message ? err->message : err->name);
+	return 0;
+}
+
+static void register_or_fail(struct miband__periph *p)
+{
+	int r = register_app(p);
+
+	if (r < 0)
+		registration_failed(p, "RegisterApplication", r);
+}
+
+static int on_alias(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	struct miband__periph *p = ud;
+	const char *old = NULL;
+	const char *name = p->table->device_name;
 	int r;
 
-	snprintf(rule, sizeof(rule),
-		 "type='signal',sender='" BLUEZ "',interface='" IF_PROPS
-		 "',member='PropertiesChanged',arg0='" IF_DEVICE
-		 "',path_namespace='%s'",
-		 p->adapter_path);
-	r = sd_bus_add_match(p->bus, &p->match_props, rule, on_props_changed,
-			     p);
+	(void)e;
+	p->pending = sd_bus_slot_unref(p->pending);
+	if (!sd_bus_message_is_method_error(m, NULL) &&
+	    sd_bus_message_read(m, "v", "s", &old) >= 0 && old) {
+		snprintf(p->old_alias, sizeof(p->old_alias), "%s", old);
+		if (strcmp(p->old_alias, name) != 0) {
+			r = sd_bus_call_method_async(
+				p->bus, &p->alias_slot, BLUEZ, p->adapter_path,
+				IF_PROPS, "Set", on_alias_set, p, "ssv",
+				IF_ADAPTER, "Alias", "s", name);
+			if (r < 0)
+				miband__periph_log(p,
+						   "warning: could not set the"
+						   " adapter's alias: %s",
+						   strerror(-r));
+			p->alias_set = true;
+		}
+	}
+	register_or_fail(p);
+	return 0;
+}
+
+static int on_objects(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	struct miband__periph *p = ud;
+	const sd_bus_error *err = sd_bus_message_get_error(m);
+	int r;
+
+	(void)e;
+	p->pending = sd_bus_slot_unref(p->pending);
+	if (err) {
+		miband__periph_errorf(
+			p, "cannot talk to bluetoothd: %s%s",
+			err->message ? err->message : err->name,
+			sd_bus_error_has_name(err, SD_BUS_ERROR_ACCESS_DENIED)
+				? " (the D-Bus policy refuses this user: add"
+				  " it to group bluetooth)"
+				: "");
+		report(p, map_bus_error(err, MIBAND_E_DBUS));
+		return 0;
+	}
+	r = miband__objs_read_managed(&p->objs, m);
+	if (r < 0) {
+		miband__periph_errorf(p,
+				      "cannot parse bluetoothd's objects: %s",
+				      strerror(-r));
+		report(p, MIBAND_E_DBUS);
+		return 0;
+	}
+	r = use_adapter(p);
+	if (r < 0) {
+		report(p, r);
+		return 0;
+	}
+	if (!p->cfg.set_alias) {
+		register_or_fail(p);
+		return 0;
+	}
+	r = sd_bus_call_method_async(p->bus, &p->pending, BLUEZ,
+				     p->adapter_path, IF_PROPS, "Get", on_alias,
+				     p, "ss", IF_ADAPTER, "Alias");
 	if (r < 0)
-		return r;
-	r = sd_bus_add_match(p->bus, &p->match_added,
-			     "type='signal',sender='" BLUEZ
-			     "',interface='" IF_OM "',member='InterfacesAdded'",
-			     on_ifaces_added, p);
-	if (r < 0)
-		return r;
-	return sd_bus_add_match(p->bus, &p->match_owner,
-				"type='signal',sender='org.freedesktop.DBus',"
-				"interface='org.freedesktop.DBus',"
-				"member='NameOwnerChanged',arg0='" BLUEZ "'",
-				on_owner_changed, p);
+		register_or_fail(p);
+	return 0;
+}
+
+/* The matches go out before GetManagedObjects: the bus daemon takes them
+ * in order, so no change after the snapshot is missed. */
+static int add_matches(struct miband__periph *p)
+{
+	int r;
+
+	r = sd_bus_add_match_async(p->bus, &p->match_props,
+				   "type='signal',sender='" BLUEZ
+				   "',interface='" IF_PROPS
+				   "',member='PropertiesChanged',"
+				   "path_namespace='/org/bluez'",
+				   on_props_changed, NULL, p);
+	if (r >= 0)
+		r = sd_bus_match_signal_async(p->bus, &p->match_added, BLUEZ,
+					      "/", IF_OM, "InterfacesAdded",
+					      on_ifaces_added, NULL, p);
+	if (r >= 0)
+		r = sd_bus_match_signal_async(p->bus, &p->match_removed, BLUEZ,
+					      "/", IF_OM, "InterfacesRemoved",
+					      on_ifaces_removed, NULL, p);
+	if (r >= 0)
+		r = sd_bus_add_match_async(
+			p->bus, &p->match_owner,
+			"type='signal',sender='org.freedesktop.DBus',"
+			"interface='org.freedesktop.DBus',"
+			"member='NameOwnerChanged',arg0='" BLUEZ "'",
+			on_owner_changed, NULL, p);
+	return r;
+}
+
+/* The one round trip of start: to the bus daemon, never to bluetoothd. */
+static int bluez_on_bus(struct miband__periph *p)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	int r, has = 0;
+
+	r = sd_bus_call_method(p->bus, "org.freedesktop.DBus",
+			       "/org/freedesktop/DBus", "org.freedesktop.DBus",
+			       "NameHasOwner", &e, &reply, "s", BLUEZ);
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "b", &has);
+	sd_bus_message_unref(reply);
+	if (r < 0) {
+		miband__periph_errorf(p, "cannot ask the system bus: %s",
+				      e.message ? e.message : strerror(-r));
+		sd_bus_error_free(&e);
+		return MIBAND_E_DBUS;
+	}
+	if (!has) {
+		miband__periph_errorf(p, "cannot talk to bluetoothd: it is not"
+					 " on the system bus");
+		return MIBAND_E_NO_BLUEZ;
+	}
+	return 0;
 }
 
 int miband__periph_new(const struct miband__periph_config *cfg, sd_event *event,
@@ -601,7 +585,7 @@ int miband__periph_start(struct miband__periph *p)
 				      strerror(-r));
 		return MIBAND_E_DBUS;
 	}
-	r = find_adapter(p);
+	r = bluez_on_bus(p);
 	if (r < 0)
 		return r;
 	r = sd_bus_attach_event(p->bus, p->event, SD_EVENT_PRIORITY_NORMAL);
@@ -625,12 +609,10 @@ int miband__periph_start(struct miband__periph *p)
 		return MIBAND_E_DBUS;
 	}
 	make_mfr(p);
-	if (p->cfg.set_alias)
-		take_alias(p);
-	r = register_app(p);
+	r = sd_bus_call_method_async(p->bus, &p->pending, BLUEZ, "/", IF_OM,
+				     "GetManagedObjects", on_objects, p, "");
 	if (r < 0) {
-		miband__periph_errorf(p, "RegisterApplication: %s",
-				      strerror(-r));
+		miband__periph_errorf(p, "GetManagedObjects: %s", strerror(-r));
 		return MIBAND_E_DBUS;
 	}
 	return 0;
@@ -645,6 +627,7 @@ void miband__periph_stop(struct miband__periph *p)
 		return;
 	p->stopped = true;
 	p->pending = sd_bus_slot_unref(p->pending);
+	p->alias_slot = sd_bus_slot_unref(p->alias_slot);
 	/* the band goes away: so does its link (fire and forget, bluetoothd
 	 * takes about 2 s to answer a Disconnect) */
 	if (p->bus && p->conn[0] && strcmp(p->conn, UNKNOWN_DEVICE) != 0) {
@@ -717,6 +700,8 @@ void miband__periph_free(struct miband__periph *p)
 	sd_bus_slot_unref(p->match_props);
 	sd_bus_slot_unref(p->match_added);
 	sd_bus_slot_unref(p->match_owner);
+	sd_bus_slot_unref(p->match_removed);
+	miband__objs_free(&p->objs);
 	sd_event_source_unref(p->timer);
 	if (p->bus) {
 		sd_bus_detach_event(p->bus);
