@@ -1444,6 +1444,41 @@ TEST(start_waits_for_no_reply_from_bluetoothd)
 	lone_end(&l, ev, p);
 }
 
+/* bluetoothd's errors mean what they mean on the central's side
+ * (miband_bluez_map_error, include/miband/bluez.h) */
+TEST(start_errors_use_the_transports_error_map)
+{
+	static const struct {
+		const char *name;
+		int code;
+	} cases[] = {
+		{"org.freedesktop.DBus.Error.Disconnected", MIBAND_E_NO_BLUEZ},
+		{"org.freedesktop.DBus.Error.ServiceUnknown",
+		 MIBAND_E_NO_BLUEZ},
+		{"org.freedesktop.DBus.Error.NoReply", MIBAND_E_TIMEOUT},
+		{"org.bluez.Error.NotReady", MIBAND_E_NO_ADAPTER},
+		{"org.bluez.Error.Failed", MIBAND_E_DBUS},
+	};
+	size_t i;
+
+	if (!need_bus())
+		return;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lone l;
+		struct miband__periph *p = NULL;
+		sd_event *ev = NULL;
+
+		memset(&l, 0, sizeof(l));
+		l.objects_error = cases[i].name;
+		sd_event_new(&ev);
+		CHECK_EQ(lone_start(&l, ev, &p), 0);
+		CHECK(lone_wait(&l, ev, 10000));
+		CHECK_EQ(l.state, cases[i].code);
+		CHECK_STR(l.order, "objects");
+		lone_end(&l, ev, p);
+	}
+}
+
 TEST_MAIN(T(format_redacts_key_material), T(format_shows_everything_else),
 	  T(registers_app_then_advertisement_mb3),
 	  T(mb2_serves_every_real_handle_when_allowed),
@@ -1453,4 +1488,5 @@ TEST_MAIN(T(format_redacts_key_material), T(format_shows_everything_else),
 	  T(unauthenticated_link_is_dropped_on_the_engines_deadline),
 	  T(stop_drops_the_link_then_unregisters),
 	  T(bluetoothd_leaving_the_bus_is_reported), T(no_bluetoothd),
-	  T(start_waits_for_no_reply_from_bluetoothd))
+	  T(start_waits_for_no_reply_from_bluetoothd),
+	  T(start_errors_use_the_transports_error_map))

@@ -55,16 +55,6 @@
 
 #include "bluez/periph-impl.h"
 
-static int map_bus_error(const sd_bus_error *e, int fallback)
-{
-	if (!e || !e->name)
-		return fallback;
-	if (!strcmp(e->name, "org.freedesktop.DBus.Error.ServiceUnknown") ||
-	    !strcmp(e->name, "org.freedesktop.DBus.Error.NameHasNoOwner"))
-		return MIBAND_E_NO_BLUEZ;
-	return fallback;
-}
-
 /* ---- adapter and alias ---- */
 
 static void set_alias(struct miband__periph *p, const char *alias)
@@ -200,7 +190,7 @@ static int on_adv_registered(sd_bus_message *m, void *ud, sd_bus_error *e)
 		miband__periph_errorf(
 			p, "RegisterAdvertisement on %s failed: %s", p->adapter,
 			err->message ? err->message : err->name);
-		report(p, MIBAND_E_DBUS);
+		report(p, miband__bus_error(err, MIBAND_E_DBUS));
 		return 0;
 	}
 	p->adv_registered = true;
@@ -310,7 +300,7 @@ static int on_app_registered(sd_bus_message *m, void *ud, sd_bus_error *e)
 		miband__periph_errorf(p, "RegisterApplication on %s failed: %s",
 				      p->adapter,
 				      err->message ? err->message : err->name);
-		report(p, MIBAND_E_DBUS);
+		report(p, miband__bus_error(err, MIBAND_E_DBUS));
 		return 0;
 	}
 	if (p->pin_mode == PIN_PROBE) {
@@ -461,7 +451,7 @@ static int on_objects(sd_bus_message *m, void *ud, sd_bus_error *e)
 				? " (the D-Bus policy refuses this user: add"
 				  " it to group bluetooth)"
 				: "");
-		report(p, map_bus_error(err, MIBAND_E_DBUS));
+		report(p, miband__bus_error(err, MIBAND_E_DBUS));
 		return 0;
 	}
 	r = miband__objs_read_managed(&p->objs, m);
