@@ -2,6 +2,7 @@
  * Shared by the central and the peripheral: the D-Bus error map and small
  * helpers (contract in bus.h).
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -112,4 +113,27 @@ int miband_bluez_parse_address(const char *s, char ret_address[18])
 int miband_bluez_guess_model(const char *name, enum miband_model *ret_model)
 {
 	return miband_model_guess(name, ret_model);
+}
+
+int miband__bus_read_dict(sd_bus_message *m, const char *entry,
+			  miband__bus_entry_fn fn, void *ud)
+{
+	char dict[24];
+	int r;
+
+	snprintf(dict, sizeof(dict), "{%s}", entry);
+	r = sd_bus_message_enter_container(m, 'a', dict);
+	while (r >= 0 &&
+	       (r = sd_bus_message_enter_container(m, 'e', entry)) > 0) {
+		const char *key;
+
+		r = sd_bus_message_read(m, "s", &key);
+		if (r >= 0)
+			r = fn(m, key, ud);
+		if (r >= 0)
+			r = sd_bus_message_exit_container(m);
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
 }

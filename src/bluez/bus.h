@@ -47,4 +47,13 @@ bool miband__error_is(const sd_bus_error *e, const char *name);
 /* miband_bluez_map_error() of e's name and message. */
 int miband__bus_error(const sd_bus_error *e, int fallback);
 
+/* Called for each entry of a dict with m at the entry's value, which it
+ * must consume; a negative result stops the walk. */
+typedef int (*miband__bus_entry_fn)(sd_bus_message *m, const char *key,
+				    void *ud);
+/* Walks a dict a{s...} whose entry signature is entry ("sv", "sa{sv}").
+ * Returns >= 0, or the first negative result (sd-bus's or fn's). */
+int miband__bus_read_dict(sd_bus_message *m, const char *entry,
+			  miband__bus_entry_fn fn, void *ud);
+
 #endif

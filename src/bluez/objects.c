@@ -274,34 +274,28 @@ static int apply_prop(struct miband__obj *o, sd_bus_message *m, const char *key)
 }
 
 /* Reads an a{sv} into o (o may be NULL: skipped). */
+struct props_walk {
+	struct miband__obj *o;
+	bool *has_connected;
+};
+
+static int on_prop(sd_bus_message *m, const char *key, void *ud)
+{
+	struct props_walk *w = ud;
+
+	if (w->has_connected && !strcmp(key, "Connected"))
+		*w->has_connected = true;
+	return apply_prop(w->o, m, key);
+}
+
 static int read_props(sd_bus_message *m, struct miband__obj *o,
 		      bool *ret_has_connected)
 {
-	int r;
+	struct props_walk w = {o, ret_has_connected};
 
 	if (!o)
 		return sd_bus_message_skip(m, "a{sv}");
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		const char *key;
-
-		r = sd_bus_message_read(m, "s", &key);
-		if (r < 0)
-			return r;
-		if (ret_has_connected && !strcmp(key, "Connected"))
-			*ret_has_connected = true;
-		r = apply_prop(o, m, key);
-		if (r < 0)
-			return r;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(m);
+	return miband__bus_read_dict(m, "sv", on_prop, &w);
 }
 
 int miband__obj_read_props(sd_bus_message *m, struct miband__obj *o)
@@ -310,50 +304,45 @@ int miband__obj_read_props(sd_bus_message *m, struct miband__obj *o)
 }
 
 /* Reads a{sa{sv}} for path (InterfacesAdded, GetManagedObjects). */
+struct ifaces_walk {
+	struct miband__objs *objs;
+	const char *path;
+	struct miband__obj **ret_dev;
+};
+
+static int on_iface(sd_bus_message *m, const char *iface, void *ud)
+{
+	struct ifaces_walk *w = ud;
+	enum miband__obj_kind kind = miband__obj_kind_of(iface);
+	struct miband__obj *o = NULL;
+	int r;
+
+	if (kind != OBJ_NONE) {
+		o = miband__objs_get(w->objs, w->path, kind);
+		if (!o)
+			return -ENOMEM;
+	} else if (!strcmp(iface, IF_GATT_MGR) || !strcmp(iface, IF_ADV_MGR)) {
+		/* the adapter's other interfaces: noted, no props */
+		struct miband__obj *a =
+			miband__objs_get(w->objs, w->path, OBJ_ADAPTER);
+
+		if (a && !strcmp(iface, IF_GATT_MGR))
+			a->gatt_manager = true;
+		else if (a)
+			a->adv_manager = true;
+	}
+	r = miband__obj_read_props(m, o);
+	if (r >= 0 && o && kind == OBJ_DEVICE && w->ret_dev)
+		*w->ret_dev = o;
+	return r;
+}
+
 int miband__objs_read_ifaces(struct miband__objs *objs, sd_bus_message *m,
 			     const char *path, struct miband__obj **ret_dev)
 {
-	int r;
+	struct ifaces_walk w = {objs, path, ret_dev};
 
-	r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
-		const char *iface;
-		enum miband__obj_kind kind;
-		struct miband__obj *o = NULL;
-
-		r = sd_bus_message_read(m, "s", &iface);
-		if (r < 0)
-			return r;
-		kind = miband__obj_kind_of(iface);
-		if (kind != OBJ_NONE) {
-			o = miband__objs_get(objs, path, kind);
-			if (!o)
-				return -ENOMEM;
-		} else if (!strcmp(iface, IF_GATT_MGR) ||
-			   !strcmp(iface, IF_ADV_MGR)) {
-			/* the adapter's other interfaces: noted, no props */
-			struct miband__obj *a =
-				miband__objs_get(objs, path, OBJ_ADAPTER);
-
-			if (a && !strcmp(iface, IF_GATT_MGR))
-				a->gatt_manager = true;
-			else if (a)
-				a->adv_manager = true;
-		}
-		r = miband__obj_read_props(m, o);
-		if (r < 0)
-			return r;
-		if (o && kind == OBJ_DEVICE && ret_dev)
-			*ret_dev = o;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(m);
+	return miband__bus_read_dict(m, "sa{sv}", on_iface, &w);
 }
 
 int miband__objs_read_managed(struct miband__objs *objs, sd_bus_message *m)

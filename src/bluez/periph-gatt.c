@@ -28,47 +28,41 @@ struct gatt_opts {
 	char device[128];
 };
 
-static int read_opts(sd_bus_message *m, struct gatt_opts *o)
+static int on_opt(sd_bus_message *m, const char *k, void *ud)
 {
-	const char *k, *s;
+	struct gatt_opts *o = ud;
+	const char *s;
 	int r, b;
 
+	if (!strcmp(k, "offset"))
+		return sd_bus_message_read(m, "v", "q", &o->offset);
+	if (!strcmp(k, "mtu"))
+		return sd_bus_message_read(m, "v", "q", &o->mtu);
+	if (!strcmp(k, "device")) {
+		r = sd_bus_message_read(m, "v", "o", &s);
+		if (r >= 0)
+			snprintf(o->device, sizeof(o->device), "%s", s);
+		return r;
+	}
+	if (!strcmp(k, "type")) {
+		r = sd_bus_message_read(m, "v", "s", &s);
+		if (r >= 0)
+			o->type = strcmp(s, "command") ? 1 : 0;
+		return r;
+	}
+	if (!strcmp(k, "prepare-authorize")) {
+		r = sd_bus_message_read(m, "v", "b", &b);
+		o->prepare = r >= 0 && b;
+		return r;
+	}
+	return sd_bus_message_skip(m, "v");
+}
+
+static int read_opts(sd_bus_message *m, struct gatt_opts *o)
+{
 	memset(o, 0, sizeof(*o));
 	o->type = -1;
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		r = sd_bus_message_read(m, "s", &k);
-		if (r < 0)
-			return r;
-		if (!strcmp(k, "offset")) {
-			r = sd_bus_message_read(m, "v", "q", &o->offset);
-		} else if (!strcmp(k, "mtu")) {
-			r = sd_bus_message_read(m, "v", "q", &o->mtu);
-		} else if (!strcmp(k, "device")) {
-			r = sd_bus_message_read(m, "v", "o", &s);
-			if (r >= 0)
-				snprintf(o->device, sizeof(o->device), "%s", s);
-		} else if (!strcmp(k, "type")) {
-			r = sd_bus_message_read(m, "v", "s", &s);
-			if (r >= 0)
-				o->type = strcmp(s, "command") ? 1 : 0;
-		} else if (!strcmp(k, "prepare-authorize")) {
-			r = sd_bus_message_read(m, "v", "b", &b);
-			o->prepare = r >= 0 && b;
-		} else {
-			r = sd_bus_message_skip(m, "v");
-		}
-		if (r < 0)
-			return r;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(m);
+	return miband__bus_read_dict(m, "sv", on_opt, o);
 }
 
 static int reply_att_error(sd_bus_message *m, int att)
