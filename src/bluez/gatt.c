@@ -64,12 +64,8 @@ struct input *miband__input_push(struct miband_bluez *bz, enum input_type type,
 		miband__bz_log(bz, "out of memory: input lost");
 		return NULL;
 	}
-	in->next = NULL;
-	in->type = type;
-	in->ch = ch;
-	in->status = status;
-	in->held = false;
-	in->len = len;
+	*in = (struct input){
+		.type = type, .ch = ch, .status = status, .len = len};
 	if (len)
 		memcpy(in->data, data, len);
 	if (bz->in_tail)

@@ -35,6 +35,14 @@ static bool chr_has_prop(const void *obj, const char *name)
 	return true;
 }
 
+/* Closes n containers of m if r (the result so far) is not an error. */
+static int close_n(sd_bus_message *m, int r, unsigned n)
+{
+	while (r >= 0 && n--)
+		r = sd_bus_message_close_container(m);
+	return r;
+}
+
 static int append_object(sd_bus_message *reply, const char *path,
 			 const char *iface, const sd_bus_vtable *vt, void *obj,
 			 prop_filter_fn filter)
@@ -71,21 +79,10 @@ static int append_object(sd_bus_message *reply, const char *path,
 			r = v->x.property.get(NULL, path, iface,
 					      v->x.property.member, reply, obj,
 					      &e);
-		if (r >= 0)
-			r = sd_bus_message_close_container(reply);
-		if (r >= 0)
-			r = sd_bus_message_close_container(reply);
+		r = close_n(reply, r, 2);
 	}
 	sd_bus_error_free(&e);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	return r;
+	return close_n(reply, r, 4);
 }
 
 static int on_root(sd_bus_message *m, void *ud, sd_bus_error *e)
@@ -132,28 +129,23 @@ static int on_root(sd_bus_message *m, void *ud, sd_bus_error *e)
 
 /* ---- LEAdvertisement1 ---- */
 
-GETTER(adv_type)
-{
-	UNUSED_GETTER_ARGS;
-	(void)ud;
-	return sd_bus_message_append(reply, "s", "peripheral");
-}
-
-GETTER(adv_uuids)
-{
-	UNUSED_GETTER_ARGS;
-	(void)ud;
-	return sd_bus_message_append(reply, "as", 2,
-				     "0000fee0-0000-1000-8000-00805f9b34fb",
-				     "0000fee1-0000-1000-8000-00805f9b34fb");
-}
-
-GETTER(adv_mfr)
+/* Every property of the advertisement is constant: one getter. */
+GETTER(adv_get)
 {
 	struct miband__periph *p = ud;
 	int r;
 
 	UNUSED_GETTER_ARGS;
+	if (!strcmp(prop, "Type"))
+		return sd_bus_message_append(reply, "s", "peripheral");
+	if (!strcmp(prop, "ServiceUUIDs"))
+		return sd_bus_message_append(reply, "as", 2, UUID_FEE0,
+					     UUID_FEE1);
+	if (!strcmp(prop, "LocalName"))
+		return sd_bus_message_append(reply, "s", p->table->device_name);
+	if (!strcmp(prop, "Discoverable"))
+		return sd_bus_message_append(reply, "b", 1);
+	/* ManufacturerData */
 	r = sd_bus_message_open_container(reply, 'a', "{qv}");
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'e', "qv");
@@ -163,28 +155,7 @@ GETTER(adv_mfr)
 		r = sd_bus_message_open_container(reply, 'v', "ay");
 	if (r >= 0)
 		r = sd_bus_message_append_array(reply, 'y', p->mfr, p->mfr_len);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	return r;
-}
-
-GETTER(adv_name)
-{
-	struct miband__periph *p = ud;
-
-	UNUSED_GETTER_ARGS;
-	return sd_bus_message_append(reply, "s", p->table->device_name);
-}
-
-GETTER(adv_discoverable)
-{
-	UNUSED_GETTER_ARGS;
-	(void)ud;
-	return sd_bus_message_append(reply, "b", 1);
+	return close_n(reply, r, 3);
 }
 
 static int adv_release(sd_bus_message *m, void *ud, sd_bus_error *e)
@@ -197,17 +168,16 @@ static int adv_release(sd_bus_message *m, void *ud, sd_bus_error *e)
 	return sd_bus_reply_method_return(m, "");
 }
 
+#define ADV_PROP(name, sig) \
+	SD_BUS_PROPERTY(name, sig, adv_get, 0, SD_BUS_VTABLE_PROPERTY_CONST)
+
 const sd_bus_vtable miband__periph_adv_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_PROPERTY("Type", "s", adv_type, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("ServiceUUIDs", "as", adv_uuids, 0,
-			SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("ManufacturerData", "a{qv}", adv_mfr, 0,
-			SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("LocalName", "s", adv_name, 0,
-			SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("Discoverable", "b", adv_discoverable, 0,
-			SD_BUS_VTABLE_PROPERTY_CONST),
+	ADV_PROP("Type", "s"),
+	ADV_PROP("ServiceUUIDs", "as"),
+	ADV_PROP("ManufacturerData", "a{qv}"),
+	ADV_PROP("LocalName", "s"),
+	ADV_PROP("Discoverable", "b"),
 	SD_BUS_METHOD("Release", "", "", adv_release,
 		      SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_VTABLE_END};
