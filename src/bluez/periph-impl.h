@@ -79,7 +79,7 @@ struct miband__periph {
 	sd_bus *bus;
 	sd_event_source *timer;
 	sd_bus_slot *root_slot, *adv_slot, *match_props, *match_added;
-	sd_bus_slot *match_owner, *match_removed, *pending, *alias_slot;
+	sd_bus_slot *match_owner, *match_removed, *pending;
 	struct miband__objs objs; /* bluetoothd's tree, for the adapter and
 				   * the devices' Connected */
 	struct miband_band band;

@@ -380,21 +380,23 @@ void miband__periph_config_init(struct miband__periph_config *cfg,
  * Start, step by step, none of them waiting: GetManagedObjects (the
  * mirror; the adapter), then the adapter's Alias (Get, then Set if it is
  * not the band's name yet: bluetoothd's GAP serves the device name from
- * it), then RegisterApplication (registration, below).  bluetoothd takes
- * one client's calls in order, so the Set is in place before the
- * application and the advertisement without waiting for its reply.
+ * it), then RegisterApplication (registration, below), each sent when the
+ * previous one is answered, as the blocking version did.
  */
+static void register_or_fail(struct miband__periph *p);
+
 static int on_alias_set(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
 	struct miband__periph *p = ud;
 	const sd_bus_error *err = sd_bus_message_get_error(m);
 
 	(void)e;
-	p->alias_slot = sd_bus_slot_unref(p->alias_slot);
+	p->pending = sd_bus_slot_unref(p->pending);
 	if (err)
 		miband__periph_log(
 			p, "warning: could not set the adapter's alias: %s",
 			err->message ? err->message : err->name);
+	register_or_fail(p);
 	return 0;
 }
 
@@ -420,15 +422,16 @@ static int on_alias(sd_bus_message *m, void *ud, sd_bus_error *e)
 		snprintf(p->old_alias, sizeof(p->old_alias), "%s", old);
 		if (strcmp(p->old_alias, name) != 0) {
 			r = sd_bus_call_method_async(
-				p->bus, &p->alias_slot, BLUEZ, p->adapter_path,
+				p->bus, &p->pending, BLUEZ, p->adapter_path,
 				IF_PROPS, "Set", on_alias_set, p, "ssv",
 				IF_ADAPTER, "Alias", "s", name);
-			if (r < 0)
-				miband__periph_log(p,
-						   "warning: could not set the"
-						   " adapter's alias: %s",
-						   strerror(-r));
 			p->alias_set = true;
+			if (r >= 0)
+				return 0; /* on_alias_set registers */
+			miband__periph_log(p,
+					   "warning: could not set the"
+					   " adapter's alias: %s",
+					   strerror(-r));
 		}
 	}
 	register_or_fail(p);
@@ -617,7 +620,6 @@ void miband__periph_stop(struct miband__periph *p)
 		return;
 	p->stopped = true;
 	p->pending = sd_bus_slot_unref(p->pending);
-	p->alias_slot = sd_bus_slot_unref(p->alias_slot);
 	/* the band goes away: so does its link (fire and forget, bluetoothd
 	 * takes about 2 s to answer a Disconnect) */
 	if (p->bus && p->conn[0] && strcmp(p->conn, UNKNOWN_DEVICE) != 0) {
