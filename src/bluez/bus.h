@@ -1,8 +1,9 @@
 /*
  * What both sides of the BlueZ transport share (internal): BlueZ's D-Bus
- * names, the one map from D-Bus errors to MIBAND_E_* codes, and small
- * helpers.  The central (central.c and the modules of central.h) and the
- * peripheral (peripheral.c) include it; nothing outside src/bluez does.
+ * names, the one map from D-Bus errors to MIBAND_E_* codes, the dict
+ * walker, and small helpers.  The central (the modules of central.h) and
+ * the peripheral (those of periph-impl.h) include it; nothing outside
+ * src/bluez does.
  */
 #ifndef MIBAND_BLUEZ_BUS_H
 #define MIBAND_BLUEZ_BUS_H

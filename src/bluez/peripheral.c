@@ -438,6 +438,31 @@ static int on_alias(sd_bus_message *m, void *ud, sd_bus_error *e)
 	return 0;
 }
 
+/* What bluetoothd says about our adapter's devices, once it is known:
+ * Device1 changes and removals below it, nothing else (bluetoothd emits
+ * bursts of GATT and RSSI changes a band emulator need not wake for). */
+static int add_adapter_matches(struct miband__periph *p)
+{
+	char rule[256];
+	int r;
+
+	snprintf(rule, sizeof(rule),
+		 "type='signal',sender='" BLUEZ "',interface='" IF_PROPS
+		 "',member='PropertiesChanged',arg0='" IF_DEVICE
+		 "',path_namespace='%s'",
+		 p->adapter_path);
+	r = sd_bus_add_match_async(p->bus, &p->match_props, rule,
+				   on_props_changed, NULL, p);
+	if (r < 0)
+		return r;
+	snprintf(rule, sizeof(rule),
+		 "type='signal',sender='" BLUEZ "',interface='" IF_OM
+		 "',member='InterfacesRemoved',arg0path='%s/'",
+		 p->adapter_path);
+	return sd_bus_add_match_async(p->bus, &p->match_removed, rule,
+				      on_ifaces_removed, NULL, p);
+}
+
 static int on_objects(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
 	struct miband__periph *p = ud;
@@ -470,6 +495,11 @@ static int on_objects(sd_bus_message *m, void *ud, sd_bus_error *e)
 		report(p, r);
 		return 0;
 	}
+	r = add_adapter_matches(p);
+	if (r < 0) {
+		registration_failed(p, "AddMatch", r);
+		return 0;
+	}
 	if (!p->cfg.set_alias) {
 		register_or_fail(p);
 		return 0;
@@ -482,26 +512,16 @@ static int on_objects(sd_bus_message *m, void *ud, sd_bus_error *e)
 	return 0;
 }
 
-/* The matches go out before GetManagedObjects: the bus daemon takes them
- * in order, so no change after the snapshot is missed. */
+/* What bluetoothd says about the whole tree: the matches go out before
+ * GetManagedObjects, and the bus daemon takes them in order, so no
+ * device added after the snapshot is missed. */
 static int add_matches(struct miband__periph *p)
 {
 	int r;
 
-	r = sd_bus_add_match_async(p->bus, &p->match_props,
-				   "type='signal',sender='" BLUEZ
-				   "',interface='" IF_PROPS
-				   "',member='PropertiesChanged',"
-				   "path_namespace='/org/bluez'",
-				   on_props_changed, NULL, p);
-	if (r >= 0)
-		r = sd_bus_match_signal_async(p->bus, &p->match_added, BLUEZ,
-					      "/", IF_OM, "InterfacesAdded",
-					      on_ifaces_added, NULL, p);
-	if (r >= 0)
-		r = sd_bus_match_signal_async(p->bus, &p->match_removed, BLUEZ,
-					      "/", IF_OM, "InterfacesRemoved",
-					      on_ifaces_removed, NULL, p);
+	r = sd_bus_match_signal_async(p->bus, &p->match_added, BLUEZ, "/",
+				      IF_OM, "InterfacesAdded", on_ifaces_added,
+				      NULL, p);
 	if (r >= 0)
 		r = sd_bus_add_match_async(
 			p->bus, &p->match_owner,
