@@ -5,7 +5,7 @@
 #   scripts/deps.sh --build    only what the build needs
 set -euo pipefail
 BUILD_PKGS="build-essential cmake pkg-config libssl-dev libsystemd-dev libsqlite3-dev"
-TEST_PKGS="dbus-daemon clang gcc-arm-none-eabi libnewlib-arm-none-eabi libmbedtls-dev valgrind python3 tshark xxd openssl"
+TEST_PKGS="dbus-daemon clang gcc-arm-none-eabi libnewlib-arm-none-eabi libmbedtls-dev valgrind python3 tshark xxd openssl man-db"
 pkgs=$BUILD_PKGS
 [ "${1:-}" = "--build" ] || pkgs="$pkgs $TEST_PKGS"
 missing=

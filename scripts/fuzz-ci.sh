@@ -11,8 +11,10 @@
 #   TARGET       codec, session, band, transcript, cli-parse (default: all)
 #
 # A crash, leak, timeout or failed invariant fails the run; the input is
-# kept in DIR/fuzz-artifacts/ with the command that reproduces it.  Prints
-# the executions per target and ends with `N passed, N failed`.
+# kept in DIR/fuzz-artifacts/ with the command that reproduces it.  A
+# target that ran zero executions, or whose count libFuzzer did not print,
+# fuzzed nothing and fails too.  Prints the executions per target and ends
+# with `N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +24,7 @@ while getopts "t:b:" o; do
 	case $o in
 	t) secs=$OPTARG ;;
 	b) dir=$OPTARG ;;
-	*) sed -n '2,14p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,15p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -86,9 +88,13 @@ for t in "${targets[@]}"; do
 		"$work/corpus" >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-	if [ "$rc" -eq 0 ]; then
+	if [ "$rc" -eq 0 ] && ! [ "${execs:-0}" -gt 0 ] 2>/dev/null; then
+		failed=$((failed + 1))
+		echo "not ok - fuzz-$t: ${execs:-no count of} executions: it fuzzed nothing (log: $log)"
+		tail -n 5 "$log" | sed 's/^/#   /'
+	elif [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
-		echo "ok - fuzz-$t: ${execs:-?} executions in ${secs} s, no failure"
+		echo "ok - fuzz-$t: $execs executions in ${secs} s, no failure"
 	else
 		failed=$((failed + 1))
 		echo "not ok - fuzz-$t: exit $rc after ${execs:-?} executions"

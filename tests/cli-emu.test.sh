@@ -3,7 +3,7 @@
 # human output and its JSON output against golden transcripts, the band's
 # state kept between commands, and the exit status of each failure class.
 # ctest passes the build dir ($1) and the source dir ($2).
-. "$2/tests/data/cli/lib.sh" "$1" "$2"
+. "$2/tests/lib/cli.sh" "$1" "$2"
 
 # A transcript: "$ mibandctl ARGS", what it printed (stdout, then stderr),
 # and its exit status.  Keys (here always $KEY) never appear in full.
@@ -58,23 +58,15 @@ CMDS
 
 # ---- human output
 echo "$COMMANDS" | session "$T/human.txt"
-# MIBAND_UPDATE_GOLDEN=1 rewrites the golden files (review the diff!)
-[ -z "${MIBAND_UPDATE_GOLDEN:-}" ] || cp "$T/human.txt" "$DATA/emu-session.txt"
-if diff -u "$DATA/emu-session.txt" "$T/human.txt"; then
-	ok "human transcript matches tests/data/cli/emu-session.txt"
-else
-	not_ok "human transcript differs from the golden file"
-fi
+# MIBAND_UPDATE_GOLDEN=1 rewrites the golden files (tests/lib/tap.sh)
+golden "human transcript matches tests/data/cli/emu-session.txt" \
+	"$DATA/emu-session.txt" "$T/human.txt"
 
 # ---- JSON output: a fresh band, the same commands with --json
 rm -rf "$XDG_CONFIG_HOME" "$XDG_STATE_HOME"
 echo "$COMMANDS" | sed 's/^/--json /' | session "$T/json.txt"
-[ -z "${MIBAND_UPDATE_GOLDEN:-}" ] || cp "$T/json.txt" "$DATA/emu-session.json.txt"
-if diff -u "$DATA/emu-session.json.txt" "$T/json.txt"; then
-	ok "JSON transcript matches tests/data/cli/emu-session.json.txt"
-else
-	not_ok "JSON transcript differs from the golden file"
-fi
+golden "JSON transcript matches tests/data/cli/emu-session.json.txt" \
+	"$DATA/emu-session.json.txt" "$T/json.txt"
 # every stdout line of every --json command is one JSON object
 grep -v -e '^\$ ' -e '^\[exit' -e '^mibandctl: ' "$T/json.txt" >"$T/json-lines"
 check "every --json line parses as a JSON object" json_lines "$T/json-lines"

@@ -4,7 +4,7 @@
 # one JSON object per line, continuous heart rate kept alive past the
 # band's 15 s timeout, and a clean end on SIGINT/SIGTERM: heart rate
 # stopped, exit 0.  Lines are read from a FIFO as they come (no sleeps).
-. "$2/tests/data/cli/lib.sh" "$1" "$2"
+. "$2/tests/lib/cli.sh" "$1" "$2"
 
 expect_rc 0 "pair the emulated band" pair --device emu --key "$KEY"
 

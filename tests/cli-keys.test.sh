@@ -2,7 +2,7 @@
 # mibandctl's key store and input checks: key and address parsing, the
 # 0600/0700 rules (refused like ssh, with the chmod that fixes it),
 # aliases, the default device, and JSON escaping of arbitrary bytes.
-. "$2/tests/data/cli/lib.sh" "$1" "$2"
+. "$2/tests/lib/cli.sh" "$1" "$2"
 FP=SHA256:fd9d61d11f779957 # of $KEY: printf '0123456789@ABCDE' | sha256sum
 KEYS="$XDG_CONFIG_HOME/miband/keys"
 

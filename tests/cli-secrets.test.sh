@@ -5,43 +5,58 @@
 # with or without separators), base64 (every alignment, standard and
 # URL-safe) and raw bytes; only the documented 2-byte prefix may appear.
 # The same search finds the key where it must be (the key store, a
-# --trace-secrets trace), so it is shown able to fail.
-. "$2/tests/data/cli/lib.sh" "$1" "$2"
+# --trace-secrets trace), so it is shown able to fail.  Every command's
+# exit status is checked too: one that failed early would print nothing
+# and so pass the search.
+. "$2/tests/lib/cli.sh" "$1" "$2"
 
 OUT="$T/outputs"
 mkdir -p "$OUT"
 i=0
-# record ARGS...: runs mibandctl, keeps everything it printed
+# record WANT ARGS...: runs mibandctl, keeps everything it printed, and
+# checks that it exited with WANT (a failure must also say why)
 record() {
+	local want=$1 rc name
+	shift
 	i=$((i + 1))
 	set +e
 	"$M" "$@" >"$OUT/$i.out" 2>"$OUT/$i.err"
-	echo "$?" >"$OUT/$i.rc"
+	rc=$?
 	set -e
+	echo "$rc" >"$OUT/$i.rc"
+	# the command as the test's name, without the (near-)key's digits
+	name=$(printf ' %s' "$@" | sed -E 's/(--key )[^ ]+( 00)?/\1.../')
+	if [ "$rc" = "$want" ] && { [ "$rc" = 0 ] || [ -s "$OUT/$i.err" ]; }; then
+		ok "mibandctl$name (exit $rc)"
+	else
+		not_ok "mibandctl$name: exit $rc, want $want$([ -s "$OUT/$i.err" ] || echo ', no message')"
+		sed 's/^/#   /' "$OUT/$i.out" "$OUT/$i.err"
+	fi
 }
 
-record pair --device emu --new-key -v --trace "$OUT/pair.btsnoop"
-check "pair --new-key succeeded" test "$(cat "$OUT/1.rc")" = 0
+record 0 pair --device emu --new-key -v --trace "$OUT/pair.btsnoop"
 key=$(awk '$1 == "key" { print $2 }' "$XDG_CONFIG_HOME/miband/keys/emu")
 check "the generated key is in the key store" test "${#key}" = 32
 check "a fresh key differs from the test key" test "$key" != "$KEY"
 for args in "auth -v" "auth --json -v" "info -v" "battery --json" "steps -v" \
 	"time --sync -v" "hr -v --json" "alert text Hi there -v" "alert call Bob" \
 	"config goal 9000 -v" "keys list" "keys list --json" "keys list -v" \
-	"auth --key 000102030405060708090a0b0c0d0e0f -v" "--help" "help pair"; do
+	"--help" "help pair"; do
 	# shellcheck disable=SC2086
-	record $args --trace "$OUT/t$i.btsnoop"
+	record 0 $args --trace "$OUT/t$i.btsnoop"
 done
-record battery -v --trace "$OUT/last.btsnoop"
+# the band refuses a wrong key: exit 5
+record 5 auth --key 000102030405060708090a0b0c0d0e0f -v --trace "$OUT/t$i.btsnoop"
+record 0 battery -v --trace "$OUT/last.btsnoop"
 # error paths: near-keys (one digit short, one wrong, one too many) of
-# the stored key, in human and JSON output
-record auth -v --key "${key:0:31}"
-record auth --json -v --key "${key:0:31}g"
-record auth -v --key "$key 00"
+# the stored key, in human and JSON output: usage errors
+record 2 auth -v --key "${key:0:31}"
+record 2 auth --json -v --key "${key:0:31}g"
+record 2 auth -v --key "$key 00"
 # the history store: nothing of the key in the database or its exports
-record sync -v --json
-record export --format jsonl
-record stats
+record 0 sync -v --json
+record 0 export --format jsonl
+record 0 stats
 # a key imported from stdin
 OTHER=7f0e1d2c3b4a59687786950413223140
 i=$((i + 1))
@@ -51,8 +66,8 @@ printf '%s\n' "$OTHER" | "$M" keys import --device C8:0F:10:12:34:56 --alias oth
 echo "$?" >"$OUT/$i.rc"
 set -e
 check "keys import from stdin succeeded" test "$(cat "$OUT/$i.rc")" = 0
-record keys list -v --json
-record keys forget other # "the only band in the key store" again
+record 0 keys list -v --json
+record 0 keys forget other # "the only band in the key store" again
 # --follow as well, ended by SIGTERM after its first lines
 rm -f "$T/fifo" && mkfifo "$T/fifo"
 MIBANDCTL_EMU_SPEED=50 "$M" hr --follow -v --json >"$T/fifo" 2>"$OUT/follow.err" &
@@ -70,6 +85,8 @@ wait "$pid"
 frc=$?
 set -e
 check "hr --follow ended cleanly" test "$frc" = 0
+check "hr --follow printed its heart rates" \
+	test "$(grep -c '"bpm"' "$OUT/follow.out")" -ge 3
 
 # leaks FILE...: prints the forms of $1 found in the files
 search() {
@@ -135,7 +152,7 @@ found=$(search "$key" "$T/b64-0" "$T/b64-1" "$T/b64-2")
 for k in "b64-0:$T/b64-0" "b64-1:$T/b64-1" "b64url-2:$T/b64-2"; do
 	check "control: the search finds base64 (${k%%:*})" grep -qxF "$k" <<<"$found"
 done
-record pair --device emu --key "$KEY" --trace "$T/secret.btsnoop" --trace-secrets
+record 0 pair --device emu --key "$KEY" --trace "$T/secret.btsnoop" --trace-secrets
 found=$(search "$KEY" "$T/secret.btsnoop")
 check "control: the raw key is found in a --trace-secrets trace" grep -q '^raw:' <<<"$found"
 
@@ -145,12 +162,18 @@ MIBANDCTL_EMU_SPEED=50 "$M" hr --follow --key "$KEY" >"$T/fifo" 2>/dev/null &
 pid=$!
 cleanup_hooks="kill $pid 2>/dev/null || true; $cleanup_hooks"
 exec 3<"$T/fifo"
+line=
 IFS= read -r -t 60 line <&3 || true
-tr '\0' ' ' <"/proc/$pid/cmdline" >"$T/cmdline"
+tr '\0' ' ' <"/proc/$pid/cmdline" >"$T/cmdline" || true
 kill -INT "$pid"
 cat <&3 >/dev/null
 exec 3<&-
-wait "$pid" || true
+set +e
+wait "$pid"
+frc=$?
+set -e
+check "hr --follow --key printed a heart rate while running" test -n "$line"
+check "hr --follow --key ended cleanly on SIGINT" test "$frc" = 0
 if [ -n "${MIBANDCTL_WRAPPER:-}" ]; then
 	# the wrapper (valgrind) holds the arguments in its own command line
 	ok "the running process shows --key's value overwritten # SKIP under MIBANDCTL_WRAPPER"

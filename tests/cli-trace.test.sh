@@ -2,7 +2,7 @@
 # --trace FILE: a btsnoop file that tshark (Wireshark) opens and decodes
 # as ATT over L2CAP CID 4, with the key and the encrypted auth answer
 # zeroed unless --trace-secrets.  Needs tshark (scripts/deps.sh).
-. "$2/tests/data/cli/lib.sh" "$1" "$2"
+. "$2/tests/lib/cli.sh" "$1" "$2"
 command -v tshark >/dev/null || {
 	echo "not ok - tshark is not installed: run scripts/deps.sh"
 	exit 1

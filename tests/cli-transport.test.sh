@@ -4,7 +4,7 @@
 # libmiband.a and every BlueZ command quietly becomes "this build has no
 # BlueZ transport".  Without a system bus, scan and a command on an
 # address must try BlueZ and say that bluetoothd cannot be reached.
-. "$2/tests/data/cli/lib.sh" "$1" "$2"
+. "$2/tests/lib/cli.sh" "$1" "$2"
 export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/no-bus"
 
 expect_rc 4 "scan without a system bus fails on the bus" scan --timeout 1

@@ -21,10 +21,15 @@
  *               (auth scenarios)
  *
  * Every case must end, within a bounded virtual time, in the request's
- * final event: its value, or an error the fault class may cause (the
- * table in allowed()); stalls, disconnects and crypto failures in exactly
- * their documented error.  Values that arrive despite a fault other than
- * corruption must be right (history samples are the band's, in order).
+ * final event: its value, or an error the fault may cause on that packet
+ * (allowed(): a drop, duplicate or late packet has one error per kind of
+ * packet; truncation and corruption what the packet's channel and
+ * operation can produce); stalls, disconnects and crypto failures in
+ * exactly their documented error.  Values that arrive despite a fault
+ * other than corruption or truncation must be exactly the band's: the
+ * battery level and clock it was configured with, its software revision,
+ * the heart rate and step count it sent (check_value()), and history
+ * samples in order.
  * After the case, once the band's late packets have landed, the session
  * is either reusable -- the same request (or auth) then succeeds -- or
  * it ended cleanly: fatal, refusing everything with MIBAND_E_STATE and
@@ -50,6 +55,8 @@ static const uint8_t key_other[16] = {0xd8, 0x8c, 0xa0, 0xfe, 0xf5, 0x04,
 #define STALL_MS 90000u	  /* longer than every session deadline */
 #define SETTLE_MS 100000u /* the band's late packets land meanwhile */
 #define MAX_SAMPLES 64
+#define BATTERY_LEVEL 57 /* not the default, so the value is the config's */
+#define BAND_TZ 4	 /* UTC+1: the band's clock zone */
 
 enum kind {
 	K_NONE,
@@ -86,6 +93,7 @@ struct filt {
 	int seen;
 	bool fired;
 	struct pk fired_pk; /* the packet as it was before the fault */
+	int band_bpm;	    /* the last heart rate the band sent, or -1 */
 	int npk;
 	struct pk pk[MAX_PK];
 };
@@ -114,6 +122,7 @@ struct fx {
 	uint32_t first_minute;
 	uint32_t nsamples;
 	bool samples_ok;
+	uint64_t started_ms; /* the running request's start */
 };
 
 /* Totals, printed at the end. */
@@ -136,6 +145,9 @@ static enum miband_link_verdict filter(enum miband_link_dir dir, int kind,
 	struct filt *f = user_data;
 	int i;
 
+	if (dir == MIBAND_LINK_TO_CLIENT && ch == MIBAND_CH_HR_MEAS &&
+	    kind == MIBAND_ACTION_EVENT && *len == 2)
+		f->band_bpm = data[1];
 	if (!f->armed)
 		return MIBAND_LINK_PASS;
 	i = f->seen++;
@@ -202,11 +214,14 @@ static void fx_init(struct fx *x, const struct scenario *sc, enum kind k)
 	x->bcfg.history_days = 1;
 	x->bcfg.fetch_batch_max = 10; /* three history packets */
 	x->bcfg.unauth_drop_ms = 0;
+	x->bcfg.battery_level = BATTERY_LEVEL;
+	x->bcfg.tz = BAND_TZ;
 	miband_link_config_init(&x->lcfg);
 	x->lcfg.filter = filter;
 	x->lcfg.user_data = &x->f;
 	x->lcfg.delay_ms = k == K_STALL ? STALL_MS : 0;
 	x->f.kind = k;
+	x->f.band_bpm = -1;
 }
 
 static void record_samples(struct fx *x, const struct miband_event *ev)
@@ -405,11 +420,94 @@ static int start(struct fx *x, const struct scenario *sc,
 	struct miband_request req;
 	uint64_t now = miband_link_now(&x->l);
 
+	x->started_ms = now;
 	if (t == MIBAND_REQ_AUTH)
 		return miband_session_start_auth(&x->s, mode, now);
 	(void)sc;
 	make_request(x, t, &req);
 	return miband_session_request(&x->s, &req, now);
+}
+
+/* ---- the values a success carries ---- */
+
+static bool same_time(const struct miband_time *a, const struct miband_time *b)
+{
+	return a->year == b->year && a->month == b->month && a->day == b->day &&
+	       a->hour == b->hour && a->minute == b->minute &&
+	       a->second == b->second && a->dow == b->dow && a->tz == b->tz;
+}
+
+static bool same_steps(const struct miband_steps *a,
+		       const struct miband_steps *b)
+{
+	return a->steps == b->steps && a->meters == b->meters &&
+	       a->kcal == b->kcal && a->has_distance == b->has_distance;
+}
+
+/* What the band itself serves on a readable channel at virtual time t. */
+static void band_value(struct fx *x, enum miband_channel ch, uint64_t t,
+		       uint8_t *buf, size_t *ret_len)
+{
+	*ret_len = 0;
+	CHECK_EQ(miband_band_read(&x->b, ch, t, buf, MIBAND_BAND_VALUE_MAX,
+				  ret_len),
+		 0);
+}
+
+/*
+ * A success carries exactly the band's value: the battery level it was
+ * configured with (and the rest of its battery record), its clock (set
+ * by start_unix, in its zone) at a moment between the request's start
+ * and now, its software revision, its step count at the start or now,
+ * and the heart rate it last sent.  Called as the final event arrives.
+ */
+static void check_value(struct fx *x, const struct miband_event *ev)
+{
+	uint64_t now = miband_link_now(&x->l);
+	uint8_t v[MIBAND_BAND_VALUE_MAX];
+	struct miband_battery bat;
+	struct miband_steps st[2];
+	int64_t t;
+	size_t n;
+
+	switch (ev->type) {
+	case MIBAND_EV_BATTERY:
+		CHECK_EQ(ev->u.battery.level, BATTERY_LEVEL);
+		DO(band_value(x, MIBAND_CH_BATTERY, now, v, &n));
+		CHECK_EQ(miband_decode_battery(v, n, &bat), 0);
+		CHECK_EQ(ev->u.battery.charging, bat.charging);
+		CHECK_EQ(ev->u.battery.last_charge_level,
+			 bat.last_charge_level);
+		CHECK(same_time(&ev->u.battery.last_off, &bat.last_off));
+		CHECK(same_time(&ev->u.battery.last_charge, &bat.last_charge));
+		break;
+	case MIBAND_EV_TIME:
+		t = miband_time_to_unix(&ev->u.time);
+		CHECK_EQ(ev->u.time.tz, BAND_TZ);
+		CHECK(t >= miband_band_clock(&x->b, x->started_ms));
+		CHECK(t <= miband_band_clock(&x->b, now));
+		break;
+	case MIBAND_EV_STEPS:
+		DO(band_value(x, MIBAND_CH_STEPS, x->started_ms, v, &n));
+		CHECK_EQ(miband_decode_steps(v, n, &st[0]), 0);
+		DO(band_value(x, MIBAND_CH_STEPS, now, v, &n));
+		CHECK_EQ(miband_decode_steps(v, n, &st[1]), 0);
+		CHECK(same_steps(&ev->u.steps, &st[0]) ||
+		      same_steps(&ev->u.steps, &st[1]));
+		break;
+	case MIBAND_EV_DEVINFO:
+		CHECK_EQ(ev->u.devinfo.field, MIBAND_DEVINFO_SW_REV);
+		DO(band_value(x, MIBAND_CH_DIS_SW_REV, now, v, &n));
+		CHECK_EQ(ev->u.devinfo.len, n);
+		CHECK_MEM(ev->u.devinfo.value, v, n);
+		break;
+	case MIBAND_EV_HR:
+		CHECK(x->f.band_bpm >= 0);
+		CHECK_EQ(ev->u.bpm, x->f.band_bpm);
+		break;
+	default:
+		break;
+	}
 }
 
 /* A request that must succeed (setup and follow-up). */
@@ -427,6 +525,7 @@ static void clean(struct fx *x, const struct scenario *sc,
 		fprintf(stderr, "#   %s: clean %s: %s\n", sc->name,
 			miband_request_name(t), miband_err_name(ev.error));
 	CHECK_EQ(ev.type, success_type(t));
+	DO(check_value(x, &ev));
 	CHECK(x->samples_ok);
 	if (t == MIBAND_REQ_FETCH)
 		CHECK_EQ(x->nsamples, x->bcfg.fetch_batch_max);
@@ -442,50 +541,114 @@ static bool is_set_key_reply(const struct pk *p)
 	       (p->data[1] & 0x0f) == MIBAND_AUTH_CMD_SET_KEY;
 }
 
+/* The set-key write or its reply: the wait for that reply is the long
+ * one of the pairing prompt. */
+static bool is_set_key(const struct pk *p)
+{
+	return is_set_key_reply(p) ||
+	       (p->dir == MIBAND_LINK_TO_BAND && p->ch == MIBAND_CH_AUTH &&
+		p->kind == MIBAND_ACTION_WRITE && p->len >= 1 &&
+		(p->data[0] & 0x0f) == MIBAND_AUTH_CMD_SET_KEY);
+}
+
 static bool is_config_reply(const struct pk *p)
 {
 	return p->dir == MIBAND_LINK_TO_CLIENT && p->ch == MIBAND_CH_CONFIG &&
 	       p->kind == MIBAND_ACTION_EVENT;
 }
 
-/*
- * The errors a fault class may end a request in.  Drops and stalls leave
- * a wait unanswered; duplicates and late packets answer a step that was
- * not asked (or break a history counter); truncation and corruption may
- * cause anything the band's messages can.  Never INTERNAL, never fatal.
- */
-static bool allowed(enum kind k, int err)
+static bool is_fetch(const struct pk *p)
 {
+	return p->ch == MIBAND_CH_FETCH_CTL || p->ch == MIBAND_CH_FETCH_DATA;
+}
+
+static bool is_history(const struct pk *p)
+{
+	return p->dir == MIBAND_LINK_TO_CLIENT &&
+	       p->ch == MIBAND_CH_FETCH_DATA && p->kind == MIBAND_ACTION_EVENT;
+}
+
+/*
+ * The one error a lost, doubled or late packet p can end its request in
+ * (besides success, when the packet was not needed or came in time; 0:
+ * success only).  A lost packet leaves its wait unanswered: TIMEOUT, or
+ * PAIR_TIMEOUT for the set-key exchange; a lost history packet breaks
+ * the counter: FETCH_GAP.  A doubled auth packet makes the band answer
+ * twice (UNEXPECTED), a doubled fetch command makes it refuse the second
+ * (FETCH_STATUS), a doubled history packet repeats a counter (FETCH_GAP).
+ * A late packet arrives before any deadline: only a history packet
+ * overtaken by the next one is noticed (FETCH_GAP).
+ */
+static int packet_error(enum kind k, const struct pk *p)
+{
+	switch (k) {
+	case K_DROP:
+		if (is_history(p))
+			return MIBAND_E_FETCH_GAP;
+		return is_set_key(p) ? MIBAND_E_PAIR_TIMEOUT : MIBAND_E_TIMEOUT;
+	case K_DUP:
+		if (p->ch == MIBAND_CH_AUTH)
+			return MIBAND_E_UNEXPECTED;
+		if (is_history(p))
+			return MIBAND_E_FETCH_GAP;
+		if (p->ch == MIBAND_CH_FETCH_CTL &&
+		    p->dir == MIBAND_LINK_TO_BAND &&
+		    p->kind == MIBAND_ACTION_WRITE)
+			return MIBAND_E_FETCH_STATUS;
+		return 0;
+	case K_REORDER:
+		return is_history(p) ? MIBAND_E_FETCH_GAP : 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The errors a truncated or corrupted packet p may end a request in:
+ * what its channel and operation can produce.  Never INTERNAL, never
+ * fatal; no auth error outside the auth channel, no fetch error outside
+ * the fetch channels, no failed write, read or subscription but of that
+ * operation.
+ */
+static bool mangled_allowed(const struct pk *p, int err)
+{
+	bool auth = p->ch == MIBAND_CH_AUTH;
+
 	switch (err) {
 	case MIBAND_E_TIMEOUT:
-	case MIBAND_E_PAIR_TIMEOUT:
-		return k != K_CRYPTO_CLIENT;
-	case MIBAND_E_FETCH_GAP:
-		return k == K_DROP || k == K_DUP || k == K_REORDER ||
-		       k == K_CORRUPT || k == K_TRUNC;
+	case MIBAND_E_MALFORMED:
 	case MIBAND_E_UNEXPECTED:
-		return k == K_DUP || k == K_REORDER || k == K_CORRUPT ||
-		       k == K_TRUNC;
+	case MIBAND_E_REJECTED:
+		return true;
+	case MIBAND_E_PAIR_TIMEOUT:
+		return is_set_key(p);
+	case MIBAND_E_FETCH_GAP:
 	case MIBAND_E_FETCH_STATUS:
+	case MIBAND_E_FETCH_SHORT:
+		return is_fetch(p);
 	case MIBAND_E_WRONG_KEY:
 	case MIBAND_E_RANDOM_FAILED:
-		return k == K_DUP || k == K_CORRUPT || k == K_TRUNC;
-	case MIBAND_E_MALFORMED:
-	case MIBAND_E_FETCH_SHORT:
 	case MIBAND_E_AUTH_STATUS:
-	case MIBAND_E_WRITE_FAILED:
-	case MIBAND_E_READ_FAILED:
-	case MIBAND_E_SUBSCRIBE_FAILED:
-	case MIBAND_E_REJECTED:
 	case MIBAND_E_PAIR_DECLINED:
 	case MIBAND_E_SETKEY_FAILED:
 	case MIBAND_E_AUTH_REJECTED:
-		return k == K_CORRUPT || k == K_TRUNC;
-	case MIBAND_E_CRYPTO:
-		return k == K_CRYPTO_CLIENT;
+		return auth;
+	case MIBAND_E_WRITE_FAILED:
+		return p->kind == MIBAND_ACTION_WRITE;
+	case MIBAND_E_READ_FAILED:
+		return p->kind == MIBAND_ACTION_READ;
+	case MIBAND_E_SUBSCRIBE_FAILED:
+		return p->kind == MIBAND_ACTION_SUBSCRIBE;
 	default:
 		return false;
 	}
+}
+
+static bool allowed(enum kind k, int err, const struct pk *p)
+{
+	if (k == K_TRUNC || k == K_CORRUPT)
+		return mangled_allowed(p, err);
+	return err && err == packet_error(k, p);
 }
 
 /* ---- one case ---- */
@@ -579,6 +742,13 @@ static void run_case(const struct scenario *sc, enum kind k, int target,
 						   : "");
 	o->success = ev.type == success_type(sc->req);
 	o->error = ev.type == MIBAND_EV_ERROR ? ev.error : 0;
+	if (o->success && k != K_CORRUPT && k != K_TRUNC) {
+		check_value(&x, &ev);
+		if (test__failed) {
+			report(sc, k, target, arg, "a wrong value");
+			return;
+		}
+	}
 	if (!o->success && ev.type != MIBAND_EV_ERROR) {
 		report(sc, k, target, arg, miband_event_name(ev.type));
 		CHECK(!"a final event of the wrong type");
@@ -644,9 +814,10 @@ static void run_case(const struct scenario *sc, enum kind k, int target,
 						   ? MIBAND_E_CRYPTO
 						   : MIBAND_E_TIMEOUT);
 	} else if (!o->success) {
-		if (!allowed(k, o->error))
+		CHECK(x.f.fired);
+		if (!allowed(k, o->error, &x.f.fired_pk))
 			report(sc, k, target, arg, miband_err_name(o->error));
-		CHECK(allowed(k, o->error));
+		CHECK(allowed(k, o->error, &x.f.fired_pk));
 	}
 	/* A whole history batch, unless a packet was lost: a lost last
 	 * packet (or one overtaken by 10 02 01) goes unnoticed, since the

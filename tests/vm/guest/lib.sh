@@ -38,6 +38,54 @@ wait_log() {
 	wait_until $(($3 * 10)) grep -qE "$2" "$1"
 }
 
+# ---- bluetoothd, which the runner restarts when it dies ----
+BLUEZ_STATE=/run/e2e
+# bluez_restarts: how many times bluetoothd was restarted so far
+bluez_restarts() { cat $BLUEZ_STATE/bluez.restarts 2>/dev/null || echo 0; }
+
+# power_on hciN: true once the adapter is powered (else asks for it)
+power_on() {
+	dbus-send --system --print-reply --dest=org.bluez /org/bluez/$1 \
+		org.freedesktop.DBus.Properties.Get string:org.bluez.Adapter1 \
+		string:Powered 2>/dev/null | grep -q 'boolean true' && return 0
+	dbus-send --system --print-reply --dest=org.bluez /org/bluez/$1 \
+		org.freedesktop.DBus.Properties.Set string:org.bluez.Adapter1 \
+		string:Powered variant:boolean:true >/dev/null 2>&1
+	return 1
+}
+
+# bluez_restarted_since COUNT: bluetoothd was restarted since the count
+bluez_restarted_since() { [ "$(bluez_restarts)" != "$1" ]; }
+
+# bluez_ready SECS: until bluetoothd answers with both adapters powered
+bluez_ready() {
+	wait_until $(($1 * 10)) power_on hci0 && wait_until 100 power_on hci1
+}
+
+# bluez_step STEP ARGS...: runs a step, a shell function that returns 0,
+# or non-zero with the reason in WHY.  When the step fails because
+# bluetoothd died under it (the restart count grew), that is bluetoothd's
+# doing, not our programs': the step runs again once the restarted
+# bluetoothd is ready (twice more at most).  Any other failure fails the
+# scenario with WHY.
+bluez_step() {
+	tries=0
+	while :; do
+		bluez_ready 30 || fail "bluetoothd is not up (restarts: $(bluez_restarts))"
+		r0=$(bluez_restarts)
+		WHY=
+		"$@" && return 0
+		# the watchdog counts a death as soon as it reaps bluetoothd;
+		# a failure that is not bluetoothd's costs these 2 s
+		wait_until 20 bluez_restarted_since "$r0" ||
+			fail "${WHY:-$1 failed}"
+		tries=$((tries + 1))
+		[ $tries -le 2 ] ||
+			fail "${WHY:-$1 failed} (bluetoothd died under it $tries times)"
+		log "bluetoothd died under $1 (${WHY:-failed}): again"
+	done
+}
+
 # runas USER PROGRAM ARGS...: run as an ordinary user (keeps PATH)
 runas() {
 	u=$1
@@ -55,23 +103,60 @@ spawn_as() {
 	(exec su -p -s /bin/sh -c 'exec "$0" "$@"' -- "$u" "$@") >"$l" 2>&1 &
 }
 
-# start_emu ARGS...: miband-emu on hci0 as user band, --verbose, logging to
-# $EMU_LOG; returns when it advertises.  Sets EMU_PID.
-start_emu() {
-	spawn_as band $EMU_LOG miband-emu --adapter hci0 --verbose "$@"
-	EMU_PID=$!
-	wait_log $EMU_LOG 'miband-emu: ready|miband-emu: error' 20 ||
-		fail "miband-emu did not come up in 20 s"
-	grep -q 'miband-emu: ready' $EMU_LOG ||
-		fail "miband-emu failed: $(grep 'miband-emu: error' $EMU_LOG)"
-	log "miband-emu up (pid $EMU_PID)"
+# discard_emu: kills miband-emu (a failed step's), keeps its log as
+# /tmp/emu-discarded-N.log for the dump
+discard_emu() {
+	kill -KILL "$EMU_PID" 2>/dev/null
+	wait "$EMU_PID"
+	n=1
+	while [ -e "/tmp/emu-discarded-$n.log" ]; do n=$((n + 1)); done
+	mv $EMU_LOG "/tmp/emu-discarded-$n.log"
 }
 
-# stop_emu: SIGTERM, and the emulator must exit 0 after unregistering.
+# emu_settled: miband-emu said it is ready or failed, or it is gone
+emu_settled() {
+	grep -qE 'miband-emu: (ready|error)' $EMU_LOG ||
+		[ ! -e /proc/$EMU_PID ] ||
+		grep -q '^[0-9]* ([^)]*) Z' /proc/$EMU_PID/stat
+}
+
+# try_start_emu ARGS...: miband-emu on hci0 as user band, --verbose,
+# logging to $EMU_LOG; returns 0 when it advertises, else 1 with WHY and
+# the emulator discarded.  Sets EMU_PID, EMU_RESTARTS.
+try_start_emu() {
+	EMU_RESTARTS=$(bluez_restarts)
+	spawn_as band $EMU_LOG miband-emu --adapter hci0 --verbose "$@"
+	EMU_PID=$!
+	if ! wait_until 200 emu_settled; then
+		WHY="miband-emu did not come up in 20 s"
+	elif grep -q 'miband-emu: error' $EMU_LOG; then
+		WHY="miband-emu failed: $(grep 'miband-emu: error' $EMU_LOG)"
+	elif ! grep -q 'miband-emu: ready' $EMU_LOG; then
+		WHY="miband-emu exited: $(tail -n 2 $EMU_LOG)"
+	else
+		log "miband-emu up (pid $EMU_PID)"
+		return 0
+	fi
+	discard_emu
+	return 1
+}
+
+# start_emu ARGS...: try_start_emu, again if bluetoothd died under it.
+start_emu() {
+	bluez_step try_start_emu "$@"
+}
+
+# stop_emu: SIGTERM, and the emulator must exit 0 after unregistering
+# (unless bluetoothd died under it: then it must have said so and exit 1).
 stop_emu() {
 	kill -TERM "$EMU_PID" 2>/dev/null
 	wait "$EMU_PID"
 	EMU_RC=$?
+	if [ "$EMU_RC" = 1 ] && [ "$(bluez_restarts)" != "$EMU_RESTARTS" ] &&
+		grep -q 'miband-emu: error: bluetoothd went away' $EMU_LOG; then
+		log "miband-emu ended when bluetoothd died under it"
+		return 0
+	fi
 	[ "$EMU_RC" = 0 ] || fail "miband-emu exited with $EMU_RC after SIGTERM"
 	grep -q 'miband-emu: unregistered' $EMU_LOG ||
 		fail "miband-emu did not say it unregistered"

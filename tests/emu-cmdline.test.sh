@@ -7,21 +7,15 @@
 set -uo pipefail
 E="$1/miband-emu"
 SRC=$2
-n=0
-fails=0
-check() { # check NAME CMD...
+. "$SRC/tests/lib/tap.sh"
+# check NAME CMD...: as tap.sh's, without the command's output
+check() {
 	local name=$1
 	shift
-	n=$((n + 1))
-	if "$@" >/dev/null 2>&1; then
-		echo "ok $n - $name"
-	else
-		fails=$((fails + 1))
-		echo "not ok $n - $name"
-	fi
+	if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name"; fi
 }
-[ -x "$E" ] || { echo "not ok 1 - $E not built"; echo "0 passed, 1 failed"; exit 1; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/emu-cli.XXXXXX")
+[ -x "$E" ] || { not_ok "$E not built"; finish; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/emu-cmdline.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
 "$E" --help >"$T/help" 2>&1
@@ -89,5 +83,4 @@ first=$(sed -n 's/.*history: seed 7, 2 days, first minute \([0-9]*\) .*/\1/p' "$
 check "--history-days 2 starts 2880 minutes before the start" \
 	test -n "$first" -a "${first:-0}" -ge $((t0 - 2880)) -a "${first:-0}" -le $((t1 - 2880))
 
-echo "$((n - fails)) passed, $fails failed"
-[ $fails = 0 ]
+finish

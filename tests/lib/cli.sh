@@ -1,8 +1,9 @@
 # Shared by tests/cli-*.test.sh (sourced): a private HOME and XDG dirs, a
-# fixed band clock and zone, and small TAP-like helpers that end with one
-# line `N passed, N failed`.
+# fixed band clock and zone, mibandctl helpers, and the TAP-like helpers
+# of tests/lib/tap.sh (ok, not_ok, skip, check, finish) that end with one
+# line `N passed, N failed, N skipped`.
 #
-#   . "$2/tests/data/cli/lib.sh" "$1" "$2"
+#   . "$2/tests/lib/cli.sh" "$1" "$2"
 set -euo pipefail
 build=$1
 src=$2
@@ -34,20 +35,7 @@ unset MIBANDCTL_EMU_SPEED
 # A key for tests (Gadgetbridge's default key "0123456789@ABCDE").
 KEY=30313233343536373839404142434445
 
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() {
-	n=$((n + 1))
-	fails=$((fails + 1))
-	echo "not ok $n - $*"
-}
-# check NAME CMD...: passes if CMD succeeds
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+. "$src/tests/lib/tap.sh"
 # mb ARGS...: runs mibandctl; stdout in $T/out, stderr in $T/err, status in rc
 mb() {
 	set +e
@@ -81,8 +69,4 @@ for line in open(sys.argv[1], encoding="utf-8"):
     n += 1
 assert n > 0, "no JSON lines"
 ' "$1"
-}
-finish() {
-	echo "$((n - fails)) passed, $fails failed"
-	[ "$fails" -eq 0 ]
 }

@@ -5,14 +5,14 @@
 # 100 days before 2025-11-24T16:00Z.  The C suite test-store checks the
 # samples themselves against miband_history_sample(); this checks the
 # commands: formats, ranges, idempotence, faults and resume, exit codes.
-#   tests/history-cli.test.sh BUILD_DIR [SOURCE_DIR]
+#   tests/cli-history.test.sh BUILD_DIR [SOURCE_DIR]
 set -uo pipefail
 build=$1
 M="$build/mibandctl"
 [ -x "$M" ] || { echo "not ok - $M not built"; exit 1; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-# as in tests/data/cli/lib.sh: mibandctl under a wrapper (valgrind)
+# as in tests/lib/cli.sh: mibandctl under a wrapper (valgrind)
 if [ -n "${MIBANDCTL_WRAPPER:-}" ]; then
 	printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$MIBANDCTL_WRAPPER" "$M" >"$T/mibandctl"
 	chmod +x "$T/mibandctl"
@@ -24,14 +24,8 @@ mkdir -p "$HOME"
 DB="$HOME/.local/share/miband/miband.db"
 FIRST=2025-08-16T16:00Z # the band's oldest minute
 NOW=2025-11-24T16:00Z   # its clock when each run starts
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { # check NAME COMMAND...: passes if the command succeeds
-	local name=$1; shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
+. "${2:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib/tap.sh"
+bad() { not_ok "$@"; }
 status() { # status WANT NAME COMMAND...: exit status is WANT
 	local want=$1 name=$2; shift 2
 	"$@" >"$T/out" 2>"$T/err"
@@ -153,5 +147,4 @@ status 0 "--db FILE: a database elsewhere" "$M" --device emu sync --db "$T/other
 [ "$("$M" export --db "$T/other.db" | wc -l)" -ge 241 ] && ok "  ... holds what was synced" ||
 	bad "--db export"
 
-echo "$((n - fails)) passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

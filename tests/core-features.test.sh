@@ -8,6 +8,6 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 cc -std=c99 -Wall -Wextra -Wconversion -Wshadow -Wmissing-prototypes -Werror \
 	-DMIBAND_FEATURE_FETCH=0 -DMIBAND_FEATURE_TEXT=0 -DMIBAND_FEATURE_EVENTS=0 \
-	-I"$src/include" "$src"/src/core/*.c "$src"/src/emu/*.c "$src"/src/crypto/openssl.c \
-	"$src"/tests/features/main.c -o "$out/features" $(pkg-config --libs libcrypto)
+	-I"$src/include" -I"$src/tests/lib" "$src"/src/core/*.c "$src"/src/emu/*.c \
+	"$src"/src/crypto/openssl.c "$src"/tests/lib/runner.c "$src"/tests/features/main.c -o "$out/features" $(pkg-config --libs libcrypto)
 "$out/features"
