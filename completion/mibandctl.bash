@@ -91,7 +91,7 @@ _mibandctl()
 		pair) extra="--new-key --alias" ;;
 		steps | hr | events) extra="--follow" ;;
 		time) extra="--sync --set" ;;
-		keys) extra="--alias" ;;
+		keys) extra="--alias --force" ;;
 		sync) extra="--since --keep-on-band --db" ;;
 		export) extra="--format --from --to --band --db" ;;
 		stats) extra="--from --to --band --utc --db" ;;

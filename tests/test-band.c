@@ -1117,6 +1117,12 @@ TEST(config_user_events)
 		 0);
 	CHECK_EQ(drain(&f), 1);
 	CHECK(notify_is(&f, MIBAND_CH_EVENTS, "fe 03"));
+	/* A workout start in the 4 bytes a client decodes (type in 3). */
+	CHECK_EQ(miband_band_emit_event(&f.b, MIBAND_DEV_WORKOUT_START, 0x05,
+					f.now),
+		 0);
+	CHECK_EQ(drain(&f), 1);
+	CHECK(notify_is(&f, MIBAND_CH_EVENTS, "14 00 00 05"));
 }
 
 /* ---- history fetch ---- */
@@ -1357,6 +1363,46 @@ TEST(queue_never_overflows)
 
 /* ---- wipe, tables, history ---- */
 
+/* What the band answers to writes its decoders refuse or do not know,
+ * now that it parses through the codec: each as a band does. */
+TEST(unknown_and_bad_writes)
+{
+	struct fx f;
+
+	authed(&f, MIBAND_MODEL_MB3);
+	if (test__failed)
+		return;
+	/* A crypt random request with another tail: no answer. */
+	CHECK_EQ(wr(&f, MIBAND_CH_AUTH, "82 08 02 01 01"), MIBAND_ATT_OK);
+	CHECK_EQ(drain(&f), 0);
+	/* Unknown HR and fetch commands, a chunk of another transfer:
+	 * accepted, nothing happens. */
+	CHECK_EQ(wr(&f, MIBAND_CH_HR_CTL, "17 01"), MIBAND_ATT_OK);
+	CHECK_EQ(miband_band_on_subscribe(&f.b, MIBAND_CH_FETCH_CTL, true,
+					  f.now),
+		 0);
+	CHECK_EQ(wr(&f, MIBAND_CH_FETCH_CTL, "04"), MIBAND_ATT_OK);
+	CHECK_EQ(wr(&f, MIBAND_CH_CHUNKED, "01 c0 00 41 42"), MIBAND_ATT_OK);
+	CHECK_EQ(drain(&f), 0);
+	/* A fetch start whose date is none: 10 01 04. */
+	CHECK_EQ(wr(&f, MIBAND_CH_FETCH_CTL, "01 01 e3 07 0d 01 00 00 00 00"),
+		 MIBAND_ATT_OK);
+	CHECK_EQ(drain(&f), 1);
+	CHECK(notify_is(&f, MIBAND_CH_FETCH_CTL, "10 01 04"));
+	CHECK_EQ(wr(&f, MIBAND_CH_FETCH_CTL, "01 01 e3 07 06 01 00 00 00"),
+		 MIBAND_ATT_INVALID_LENGTH);
+	/* An ack may carry more; it is acknowledged all the same. */
+	CHECK_EQ(wr(&f, MIBAND_CH_FETCH_CTL, "03 09"), MIBAND_ATT_OK);
+	CHECK_EQ(drain(&f), 2);
+	CHECK(notify_is(&f, MIBAND_CH_FETCH_CTL, "10 03 01"));
+	CHECK(find_event(&f, MIBAND_BAND_EV_FETCH_ACK));
+	/* Alert levels: the first byte counts. */
+	CHECK_EQ(wr(&f, MIBAND_CH_ALERT, ""), MIBAND_ATT_INVALID_LENGTH);
+	CHECK_EQ(wr(&f, MIBAND_CH_ALERT, "02 ff"), MIBAND_ATT_OK);
+	CHECK_EQ(drain(&f), 1);
+	CHECK_EQ(find_event(&f, MIBAND_BAND_EV_ALERT)->ev.u.level, 2);
+}
+
 TEST(wipe_zeroises_keys)
 {
 	struct fx f;
@@ -1513,7 +1559,7 @@ TEST_MAIN(T(pair_accept_then_auth), T(pair_flag08_accepted_unless_configured),
 	  T(pair_never_times_out), T(pair_manual_tap), T(random_without_key),
 	  T(crypt_variant), T(wrong_key_and_single_use_random),
 	  T(real_band_vector), T(malformed_auth_writes),
-	  T(crypto_failures_give_no_answer),
+	  T(crypto_failures_give_no_answer), T(unknown_and_bad_writes),
 	  T(no_notification_without_subscription), T(auth_reply_readable),
 	  T(silent_before_auth), T(device_names_per_model), T(unauth_drop),
 	  T(reconnect_forgets_link_state), T(battery_time_steps),

@@ -76,6 +76,43 @@ static int dec_packet(const uint8_t *d, size_t n)
 	return r < 0 ? r : 0;
 }
 
+static int dec_set_key(const uint8_t *d, size_t n)
+{
+	uint8_t flags;
+	const uint8_t *key;
+
+	return miband_decode_auth_set_key(d, n, &flags, &key);
+}
+
+static int dec_random_req(const uint8_t *d, size_t n)
+{
+	uint8_t flags, crypt;
+
+	return miband_decode_auth_request_random(d, n, &flags, &crypt);
+}
+
+static int dec_answer(const uint8_t *d, size_t n)
+{
+	uint8_t flags, crypt;
+	const uint8_t *ans;
+
+	return miband_decode_auth_answer(d, n, &flags, &crypt, &ans);
+}
+
+static int dec_hr_control(const uint8_t *d, size_t n)
+{
+	struct miband_hr_control c;
+
+	return miband_decode_hr_control(d, n, &c);
+}
+
+static int dec_fetch_request(const uint8_t *d, size_t n)
+{
+	struct miband_fetch_request f;
+
+	return miband_decode_fetch_request(d, n, &f);
+}
+
 /*
  * Every strict prefix of msg is MALFORMED, except lengths listed in
  * allowed (a shorter valid form, e.g. the 5-byte steps record), and msg
@@ -1297,6 +1334,320 @@ TEST(util)
 	miband_wipe(NULL, 4);
 }
 
+/* ---- the band's side: each encoder with its decoder ---- */
+
+TEST(auth_band_side)
+{
+	uint8_t buf[32], rnd[16], flags = 0xff, crypt = 0xff;
+	const uint8_t *p = NULL;
+	struct miband_auth_reply r;
+	int n;
+
+	n = miband_encode_auth_set_key(buf, sizeof(buf), 0x08, key71);
+	CHECK_EQ(miband_decode_auth_set_key(buf, (size_t)n, &flags, &p), 0);
+	CHECK_EQ(flags, 0x08);
+	CHECK(p == buf + 2);
+	CHECK_EQ(bad_truncation(dec_set_key, buf, (size_t)n, 99), -1);
+	buf[0] = 0x02;
+	CHECK_EQ(dec_set_key(buf, (size_t)n), MIBAND_E_MALFORMED);
+
+	n = miband_encode_auth_request_random(buf, sizeof(buf), 0x08, 0);
+	CHECK_EQ(miband_decode_auth_request_random(buf, (size_t)n, &flags,
+						   &crypt),
+		 0);
+	CHECK_EQ(flags, 0x08);
+	CHECK_EQ(crypt, 0);
+	CHECK_EQ(bad_truncation(dec_random_req, buf, (size_t)n, 99), -1);
+	n = miband_encode_auth_request_random(buf, sizeof(buf), 0x00, 0x80);
+	CHECK_EQ(miband_decode_auth_request_random(buf, (size_t)n, &flags,
+						   &crypt),
+		 0);
+	CHECK_EQ(flags, 0x00);
+	CHECK_EQ(crypt, 0x80);
+	/* 82 00 alone is taken; 82 00 with another tail is unknown. */
+	CHECK_EQ(bad_truncation(dec_random_req, buf, (size_t)n, 2), -1);
+	buf[4] = 0x01;
+	CHECK_EQ(dec_random_req(buf, 5), MIBAND_E_UNSUPPORTED);
+
+	CHECK_EQ(test_hex("ce1c0135db39e61f1a27012fb907df3b", rnd, 16), 16);
+	n = miband_encode_auth_answer(buf, sizeof(buf), 0x08, 0x80, rnd);
+	CHECK_EQ(miband_decode_auth_answer(buf, (size_t)n, &flags, &crypt, &p),
+		 0);
+	CHECK_EQ(flags, 0x08);
+	CHECK_EQ(crypt, 0x80);
+	CHECK_MEM(p, rnd, 16);
+	CHECK_EQ(bad_truncation(dec_answer, buf, (size_t)n, 99), -1);
+	buf[0] = 0x02;
+	CHECK_EQ(dec_answer(buf, (size_t)n), MIBAND_E_MALFORMED);
+
+	n = miband_encode_auth_reply(buf, sizeof(buf), 0x82, 0x01, rnd, 16);
+	CHECK_EQ(n, 19);
+	CHECK_EQ(miband_decode_auth_reply(buf, (size_t)n, &r), 0);
+	CHECK_EQ(r.cmd, 0x82);
+	CHECK_EQ(r.status, 0x01);
+	CHECK_EQ(r.payload_len, 16);
+	CHECK_MEM(r.payload, rnd, 16);
+	n = miband_encode_auth_reply(buf, sizeof(buf), 0x01, 0x02, NULL, 0);
+	CHECK_EQ(n, 3);
+	CHECK_EQ(miband_decode_auth_reply(buf, (size_t)n, &r), 0);
+	CHECK_EQ(r.cmd, 0x01);
+	CHECK_EQ(r.status, 0x02);
+	CHECK_CAPS(miband_encode_auth_reply(cb_, cap_, 0x02, 1, rnd, 16), 19);
+	CHECK_EQ(miband_encode_auth_reply(buf, sizeof(buf), 1, 1, NULL, 1),
+		 MIBAND_E_INVAL);
+}
+
+TEST(hr_control)
+{
+	uint8_t buf[8], want[8];
+	struct miband_hr_control c;
+
+	CHECK_EQ(miband_encode_hr_control(buf, sizeof(buf),
+					  MIBAND_HR_MODE_MANUAL, true),
+		 3);
+	CHECK_EQ(test_hex("15 02 01", want, sizeof(want)), 3);
+	CHECK_MEM(buf, want, 3);
+	CHECK_EQ(miband_decode_hr_control(buf, 3, &c), 0);
+	CHECK_EQ(c.cmd, MIBAND_HR_CMD_CONTROL);
+	CHECK_EQ(c.mode, MIBAND_HR_MODE_MANUAL);
+	CHECK_EQ(c.arg, 1);
+	CHECK_EQ(bad_truncation(dec_hr_control, buf, 3, 99), -1);
+	CHECK_EQ(miband_encode_hr_control(buf, sizeof(buf),
+					  MIBAND_HR_MODE_CONTINUOUS, false),
+		 3);
+	CHECK_EQ(test_hex("15 01 00", want, sizeof(want)), 3);
+	CHECK_MEM(buf, want, 3);
+	CHECK_CAPS(miband_encode_hr_control(cb_, cap_, 1, true), 3);
+	CHECK_EQ(miband_encode_hr_control(buf, sizeof(buf), 3, true),
+		 MIBAND_E_INVAL);
+
+	CHECK_EQ(miband_encode_hr_interval(buf, sizeof(buf), 10), 2);
+	CHECK_EQ(buf[0], 0x14);
+	CHECK_EQ(buf[1], 10);
+	CHECK_EQ(miband_decode_hr_control(buf, 2, &c), 0);
+	CHECK_EQ(c.cmd, MIBAND_HR_CMD_INTERVAL);
+	CHECK_EQ(c.arg, 10);
+	CHECK_EQ(bad_truncation(dec_hr_control, buf, 2, 99), -1);
+	CHECK_CAPS(miband_encode_hr_interval(cb_, cap_, 1), 2);
+
+	CHECK_EQ(miband_encode_hr_ping(buf, sizeof(buf)), 1);
+	CHECK_EQ(buf[0], 0x16);
+	CHECK_EQ(miband_decode_hr_control(buf, 1, &c), 0);
+	CHECK_EQ(c.cmd, MIBAND_HR_CMD_PING);
+	CHECK_EQ(bad_truncation(dec_hr_control, buf, 1, 99), -1);
+	CHECK_CAPS(miband_encode_hr_ping(cb_, cap_), 1);
+
+	buf[0] = 0x17;
+	CHECK_EQ(miband_decode_hr_control(buf, 1, &c), MIBAND_E_UNSUPPORTED);
+	CHECK_EQ(miband_decode_hr_control(buf, 0, &c), MIBAND_E_MALFORMED);
+}
+
+TEST(fetch_band_side)
+{
+	struct miband_time since = {2019, 6, 1, 12, 34, 56, 0, 8};
+	struct miband_sample in[3] = {
+		{1, 2, 3, 4}, {5, 6, 7, 0xff}, {9, 0, 0, 0}};
+	struct miband_fetch_request f;
+	struct miband_fetch_reply fr;
+	struct miband_sample out;
+	uint8_t buf[32], counter;
+	const uint8_t *p;
+	int n, i;
+
+	n = miband_encode_fetch_start(buf, sizeof(buf),
+				      MIBAND_FETCH_TYPE_ACTIVITY, &since);
+	CHECK_EQ(n, 10);
+	CHECK_EQ(miband_decode_fetch_request(buf, (size_t)n, &f), 0);
+	CHECK_EQ(f.cmd, MIBAND_FETCH_CMD_START);
+	CHECK_EQ(f.type, MIBAND_FETCH_TYPE_ACTIVITY);
+	CHECK_EQ(f.since.year, 2019);
+	CHECK_EQ(f.since.month, 6);
+	CHECK_EQ(f.since.day, 1);
+	CHECK_EQ(f.since.hour, 12);
+	CHECK_EQ(f.since.minute, 34);
+	CHECK_EQ(f.since.second, 0); /* minute precision */
+	CHECK_EQ(f.since.tz, 8);
+	CHECK_EQ(bad_truncation(dec_fetch_request, buf, (size_t)n, 99), -1);
+	buf[4] = 13; /* month 13 */
+	CHECK_EQ(dec_fetch_request(buf, (size_t)n), MIBAND_E_BAD_TIME);
+
+	CHECK_EQ(miband_encode_fetch_control(buf, sizeof(buf),
+					     MIBAND_FETCH_CMD_GO),
+		 1);
+	CHECK_EQ(buf[0], 0x02);
+	CHECK_EQ(miband_decode_fetch_request(buf, 1, &f), 0);
+	CHECK_EQ(f.cmd, MIBAND_FETCH_CMD_GO);
+	CHECK_EQ(bad_truncation(dec_fetch_request, buf, 1, 99), -1);
+	CHECK_EQ(miband_encode_fetch_control(buf, sizeof(buf),
+					     MIBAND_FETCH_CMD_ACK),
+		 1);
+	CHECK_EQ(buf[0], 0x03);
+	CHECK_EQ(miband_decode_fetch_request(buf, 1, &f), 0);
+	CHECK_EQ(f.cmd, MIBAND_FETCH_CMD_ACK);
+	buf[1] = 0x09; /* an ack may carry more */
+	CHECK_EQ(miband_decode_fetch_request(buf, 2, &f), 0);
+	CHECK_CAPS(miband_encode_fetch_control(cb_, cap_, 2), 1);
+	CHECK_EQ(miband_encode_fetch_control(buf, sizeof(buf), 1),
+		 MIBAND_E_INVAL);
+	buf[0] = 0x04;
+	CHECK_EQ(miband_decode_fetch_request(buf, 1, &f), MIBAND_E_UNSUPPORTED);
+	CHECK_EQ(miband_decode_fetch_request(buf, 0, &f), MIBAND_E_MALFORMED);
+
+	for (i = 1; i <= 3; i++) {
+		n = miband_encode_fetch_reply(buf, sizeof(buf), (uint8_t)i,
+					      0x04);
+		CHECK_EQ(n, 3);
+		CHECK_EQ(miband_decode_fetch_reply(buf, 3, &fr), 0);
+		CHECK_EQ(fr.cmd, i);
+		CHECK_EQ(fr.status, 0x04);
+	}
+	CHECK_EQ(miband_encode_fetch_reply(buf, sizeof(buf), 2, 1), 3);
+	CHECK_EQ(miband_decode_fetch_reply(buf, 3, &fr), 0);
+	CHECK_EQ(fr.status, 0x01);
+	CHECK_CAPS(miband_encode_fetch_reply(cb_, cap_, 3, 1), 3);
+	/* A successful start carries a count: the other encoder. */
+	CHECK_EQ(miband_encode_fetch_reply(buf, sizeof(buf), 1, 1),
+		 MIBAND_E_INVAL);
+
+	n = miband_encode_fetch_packet(buf, sizeof(buf), 7, in, 3);
+	CHECK_EQ(n, 13);
+	CHECK_EQ(miband_decode_fetch_packet(buf, (size_t)n, &counter, &p), 3);
+	CHECK_EQ(counter, 7);
+	for (i = 0; i < 3; i++) {
+		miband_sample_decode(p + i * MIBAND_SAMPLE_LEN, &out);
+		CHECK_EQ(out.kind, in[i].kind);
+		CHECK_EQ(out.intensity, in[i].intensity);
+		CHECK_EQ(out.steps, in[i].steps);
+		CHECK_EQ(out.heart_rate, in[i].heart_rate);
+	}
+	CHECK_CAPS(miband_encode_fetch_packet(cb_, cap_, 0, in, 3), 13);
+	CHECK_EQ(miband_encode_fetch_packet(buf, sizeof(buf), 0, in, 0),
+		 MIBAND_E_INVAL);
+}
+
+TEST(alerts_band_side)
+{
+	struct miband_new_alert a;
+	struct miband_chunk c;
+	uint8_t buf[32], msg[40], level = 0xff, cmd = 0, status = 0;
+	size_t i, k, got;
+	int n;
+
+	CHECK_EQ(miband_encode_alert(buf, sizeof(buf), MIBAND_ALERT_CALL), 1);
+	CHECK_EQ(miband_decode_alert(buf, 1, &level), 0);
+	CHECK_EQ(level, MIBAND_ALERT_CALL);
+	CHECK_EQ(miband_decode_alert(buf, 0, &level), MIBAND_E_MALFORMED);
+	CHECK_EQ(miband_encode_alert(buf, sizeof(buf), 4), MIBAND_E_INVAL);
+	CHECK_CAPS(miband_encode_alert(cb_, cap_, 1), 1);
+
+	n = miband_encode_new_alert(buf, sizeof(buf), MIBAND_CATEGORY_SMS, 1,
+				    "hi there", 8);
+	CHECK_EQ(n, 10);
+	CHECK_EQ(miband_decode_new_alert(buf, (size_t)n, &a), 0);
+	CHECK_EQ(a.category, MIBAND_CATEGORY_SMS);
+	CHECK_EQ(a.count, 1);
+	CHECK_EQ(a.text_len, 8);
+	CHECK_MEM(a.text, "hi there", 8);
+	for (i = 0; i < 2; i++)
+		CHECK_EQ(miband_decode_new_alert(buf, i, &a),
+			 MIBAND_E_MALFORMED);
+	/* Call stop: 03 00, no text. */
+	CHECK_EQ(miband_encode_new_alert(buf, sizeof(buf), MIBAND_CATEGORY_CALL,
+					 0, NULL, 0),
+		 2);
+	CHECK_EQ(miband_decode_new_alert(buf, 2, &a), 0);
+	CHECK_EQ(a.count, 0);
+	CHECK_EQ(a.text_len, 0);
+	/* A custom category's icon comes before the text. */
+	CHECK_EQ(test_hex("fa 01 0b 41 42", buf, sizeof(buf)), 5);
+	CHECK_EQ(miband_decode_new_alert(buf, 5, &a), 0);
+	CHECK_EQ(a.icon, 0x0b);
+	CHECK_EQ(a.text_len, 2);
+	CHECK_MEM(a.text, "AB", 2);
+
+	/* A 40-byte message in 17-byte chunks, reassembled. */
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)('a' + i % 26);
+	got = 0;
+	for (k = 0; k < miband_chunk_count(sizeof(msg), 17); k++) {
+		n = miband_encode_chunk(buf, sizeof(buf), 0, msg, sizeof(msg),
+					k, 17);
+		CHECK(n > 3);
+		CHECK_EQ(miband_decode_chunk(buf, (size_t)n, &c), 0);
+		CHECK_EQ(c.flags, k == 0   ? MIBAND_CHUNK_FIRST
+				  : k == 2 ? MIBAND_CHUNK_LAST
+					   : MIBAND_CHUNK_MIDDLE);
+		CHECK_EQ(c.type, 0);
+		CHECK_EQ(c.counter, k);
+		CHECK_MEM(c.data, msg + got, c.len);
+		got += c.len;
+		for (i = 0; i < 3; i++)
+			CHECK_EQ(miband_decode_chunk(buf, i, &c),
+				 MIBAND_E_MALFORMED);
+	}
+	CHECK_EQ(got, sizeof(msg));
+	n = miband_encode_chunk(buf, sizeof(buf), 5, msg, 3, 0, 17);
+	CHECK_EQ(miband_decode_chunk(buf, (size_t)n, &c), 0);
+	CHECK_EQ(c.flags, MIBAND_CHUNK_SINGLE);
+	CHECK_EQ(c.type, 5);
+	buf[0] = 0x01;
+	CHECK_EQ(miband_decode_chunk(buf, (size_t)n, &c), MIBAND_E_UNSUPPORTED);
+
+	/* A setting echoes its 3-byte prefix, a command its byte. */
+	n = miband_encode_config_lift_wrist(msg, sizeof(msg), true);
+	n = miband_encode_config_reply(buf, sizeof(buf), msg, (size_t)n, 1);
+	CHECK_EQ(n, 5);
+	CHECK_EQ(miband_decode_config_reply(buf, (size_t)n, &cmd, &status), 0);
+	CHECK_EQ(cmd, 0x06);
+	CHECK_EQ(status, 1);
+	CHECK_EQ(buf[2], 0x05);
+	n = miband_encode_config_display_items(msg, sizeof(msg), 0x1ff);
+	n = miband_encode_config_reply(buf, sizeof(buf), msg, (size_t)n, 2);
+	CHECK_EQ(n, 3);
+	CHECK_EQ(miband_decode_config_reply(buf, (size_t)n, &cmd, &status), 0);
+	CHECK_EQ(cmd, 0x0a);
+	CHECK_EQ(status, 2);
+	CHECK_CAPS(miband_encode_config_reply(cb_, cap_, msg, 1, 1), 3);
+	CHECK_EQ(miband_encode_config_reply(buf, sizeof(buf), msg, 0, 1),
+		 MIBAND_E_INVAL);
+}
+
+TEST(device_event_encode)
+{
+	static const struct {
+		uint8_t code;
+		uint16_t arg;
+		size_t len;
+	} cases[] = {
+		{MIBAND_DEV_BUTTON, 0, 1},
+		{MIBAND_DEV_SILENT_MODE, 1, 2},
+		{MIBAND_DEV_MUSIC, 0x03, 2},
+		{MIBAND_DEV_MTU, 247, 3},
+		{MIBAND_DEV_WORKOUT_START, 0x0105, 4},
+		{0x77, 0, 1},
+		{0x77, 9, 2},
+	};
+	struct miband_device_event ev;
+	uint8_t buf[8];
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = miband_encode_device_event(buf, sizeof(buf), cases[i].code,
+					       cases[i].arg);
+		CHECK_EQ(n, cases[i].len);
+		CHECK_EQ(miband_decode_device_event(buf, (size_t)n, &ev), 0);
+		CHECK_EQ(ev.code, cases[i].code);
+		CHECK_EQ(ev.arg, cases[i].arg);
+		CHECK_CAPS(miband_encode_device_event(cb_, cap_, cases[i].code,
+						      cases[i].arg),
+			   cases[i].len);
+	}
+	CHECK_EQ(miband_encode_device_event(buf, sizeof(buf), MIBAND_DEV_MUSIC,
+					    0x100),
+		 MIBAND_E_INVAL);
+}
+
 TEST_MAIN(T(auth_set_key), T(auth_request_random), T(auth_answer),
 	  T(auth_reply_decode), T(calendar), T(time_gb_vector),
 	  T(time_real_reads), T(time_garbage), T(time_unix_round_trip),
@@ -1305,4 +1656,6 @@ TEST_MAIN(T(auth_set_key), T(auth_request_random), T(auth_answer),
 	  T(new_alert), T(app_notification_layout), T(app_notification_cuts),
 	  T(chunks), T(config_encoders), T(config_reply), T(user_info),
 	  T(fetch_start), T(fetch_replies), T(fetch_packet_mb2),
-	  T(profile_channels), T(profile_models), T(errors), T(util))
+	  T(profile_channels), T(profile_models), T(errors), T(util),
+	  T(auth_band_side), T(hr_control), T(fetch_band_side),
+	  T(alerts_band_side), T(device_event_encode))

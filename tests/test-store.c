@@ -1217,6 +1217,101 @@ static int open_band(struct miband_store **st, int64_t *band)
 	return r;
 }
 
+TEST(daily_zoned_cuts_days_at_each_offset)
+{
+	/* four local days from a local midnight at +60; the offset becomes
+	 * +120 two hours later (a spring-forward day of 1,380 minutes) */
+	enum { N = 4320 };
+	static struct miband_sample s[N];
+	uint32_t day0 = T0_MIN / 1440 + 1, from = day0 * 1440 - 60;
+	struct miband_store_zone z[2] = { { 0, 60 }, { from + 120, 120 } };
+	static const unsigned want[4] = { 1380, 1440, 1440, 60 };
+	struct miband_store_query q = {0};
+	struct miband_store *st;
+	struct days ds = {0};
+	int64_t band;
+	unsigned i, steps[4] = {0}, k;
+	int32_t y;
+	unsigned mo, dd;
+
+	fresh_db();
+	history(22, from, N, s);
+	for (i = 0; i < N; i++) {
+		k = i < 1380 ? 0 : 1 + (i - 1380) / 1440;
+		steps[k] += s[i].steps;
+	}
+	CHECK_EQ(miband_store_open(dbpath, 0, &st), 0);
+	CHECK_EQ(miband_store_band(st, "emu", MIBAND_MODEL_MB3, &band), 0);
+	CHECK_EQ(miband_store_batch_begin(st, band), 0);
+	CHECK_EQ(miband_store_batch_add(st, from, s, N), 0);
+	CHECK_EQ(miband_store_batch_commit(st, 1, NULL), 0);
+	CHECK_EQ(miband_store_daily_zoned(st, &q, z, 2, collect_day, &ds), 0);
+	CHECK_EQ(ds.n, 4);
+	for (i = 0; i < 4; i++) {
+		miband_civil_from_days((int32_t)(day0 + i), &y, &mo, &dd);
+		CHECK_EQ(ds.d[i].day, dd);
+		CHECK_EQ(ds.d[i].minutes, want[i]);
+		CHECK_EQ(ds.d[i].steps, steps[i]);
+	}
+	/* one segment is miband_store_daily() */
+	ds.n = 0;
+	CHECK_EQ(miband_store_daily_zoned(st, &q, z, 1, collect_day, &ds), 0);
+	CHECK_EQ(ds.n, 3);
+	CHECK_EQ(ds.d[0].minutes, 1440);
+	/* segments out of order, none, or an offset of a day: refused */
+	z[1].from_minute = 0;
+	CHECK_EQ(miband_store_daily_zoned(st, &q, z, 2, collect_day, &ds),
+		 MIBAND_E_INVAL);
+	CHECK_EQ(miband_store_daily_zoned(st, &q, z, 0, collect_day, &ds),
+		 MIBAND_E_INVAL);
+	z[0].offset_min = 1440;
+	CHECK_EQ(miband_store_daily_zoned(st, &q, z, 1, collect_day, &ds),
+		 MIBAND_E_INVAL);
+	miband_store_close(st);
+}
+
+TEST(read_only_open_reads_and_never_writes)
+{
+	static struct miband_sample s[60];
+	struct miband_store_query q = {0};
+	struct miband_store *st;
+	struct days ds = {0};
+	char missing[600];
+	int64_t band;
+	bool has;
+	uint32_t last;
+	int r;
+
+	fresh_db();
+	history(23, T0_MIN, 60, s);
+	CHECK_EQ(miband_store_open(dbpath, 0, &st), 0);
+	CHECK_EQ(miband_store_band(st, "emu", MIBAND_MODEL_MB3, &band), 0);
+	CHECK_EQ(miband_store_batch_begin(st, band), 0);
+	CHECK_EQ(miband_store_batch_add(st, T0_MIN, s, 60), 0);
+	CHECK_EQ(miband_store_batch_commit(st, 1, NULL), 0);
+	miband_store_close(st);
+	CHECK_EQ(miband_store_open(dbpath, MIBAND_STORE_READ_ONLY, &st), 0);
+	CHECK_EQ(miband_store_daily(st, &q, 0, collect_day, &ds), 0);
+	CHECK(ds.n >= 1);
+	CHECK_EQ(miband_store_last_before(st, band, T0_MIN + 30, &has, &last),
+		 0);
+	CHECK(has);
+	CHECK_EQ(last, T0_MIN + 29);
+	CHECK_EQ(miband_store_last_before(st, band, T0_MIN, &has, &last), 0);
+	CHECK(!has);
+	/* a write fails (at BEGIN IMMEDIATE or at the first insert) */
+	r = miband_store_batch_begin(st, band);
+	if (r == 0)
+		r = miband_store_batch_add(st, T0_MIN + 60, s, 1);
+	CHECK_EQ(r, MIBAND_E_DB);
+	miband_store_batch_abort(st);
+	miband_store_close(st);
+	snprintf(missing, sizeof(missing), "%s.none", dbpath);
+	CHECK_EQ(miband_store_open(missing, MIBAND_STORE_READ_ONLY, &st),
+		 MIBAND_E_IO);
+	CHECK(access(missing, F_OK) != 0);
+}
+
 TEST(sync_100_days_equals_the_band_history)
 {
 	struct miband_store_ingest in;
@@ -1775,6 +1870,8 @@ TEST_MAIN(T(open_creates_current_schema_in_wal), T(open_refuses_newer_schema),
 	  T(export_jsonl_exact_and_filtered),
 	  T(export_streams_in_chunks_and_stops_on_sink_error),
 	  T(format_and_kind_names), T(daily_totals_match_an_independent_count),
+	  T(daily_zoned_cuts_days_at_each_offset),
+	  T(read_only_open_reads_and_never_writes),
 	  T(sync_100_days_equals_the_band_history), T(resync_is_idempotent),
 	  T(no_ack_before_fetch_stored_and_none_when_keeping),
 	  T(disconnect_at_every_packet_of_a_fetch),

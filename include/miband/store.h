@@ -50,6 +50,10 @@ extern "C" {
 
 /* miband_store_open flags */
 #define MIBAND_STORE_NO_CREATE 0x1u /* fail (MIBAND_E_IO) if no file yet */
+/* read only (implies NO_CREATE): no WAL switch, no migration (another
+ * schema version is MIBAND_E_DB_SCHEMA); works on a read-only file in a
+ * read-only folder.  Writing through it fails with MIBAND_E_DB. */
+#define MIBAND_STORE_READ_ONLY 0x2u
 
 struct miband_store;
 
@@ -88,6 +92,12 @@ struct miband_store_sync_state {
 /* The band's sync state; has_data false for a band never synced. */
 int miband_store_sync_state(struct miband_store *st, int64_t band,
 			    struct miband_store_sync_state *ret);
+
+/* The newest stored minute of band before minute `before` (has false if
+ * none): where a sync resumes when later minutes lie in the future. */
+int miband_store_last_before(struct miband_store *st, int64_t band,
+			     uint32_t before, bool *ret_has,
+			     uint32_t *ret_minute);
 
 /* ---- batches (the low level under the ingest below) ---- */
 
@@ -231,6 +241,22 @@ int miband_store_daily(struct miband_store *st,
 		       const struct miband_store_query *q,
 		       int32_t utc_offset_min, miband_store_day_fn fn,
 		       void *user_data);
+/*
+ * Daily totals with days cut in a zone whose offset changes (DST): from
+ * each segment's first minute (UTC unix minutes, increasing; the first
+ * segment's also applies before it) its offset holds.  Every minute
+ * belongs to the local day it falls in, so a day may have 1,380 or
+ * 1,500 minutes.  At most MIBAND_STORE_ZONE_MAX segments.
+ */
+#define MIBAND_STORE_ZONE_MAX 256
+struct miband_store_zone {
+	uint32_t from_minute;
+	int32_t offset_min;
+};
+int miband_store_daily_zoned(struct miband_store *st,
+			     const struct miband_store_query *q,
+			     const struct miband_store_zone *zone, size_t n,
+			     miband_store_day_fn fn, void *user_data);
 
 #ifdef __cplusplus
 }

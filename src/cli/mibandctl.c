@@ -56,6 +56,7 @@ enum {
 	OPT_SET = 1u << 3,
 	OPT_ALIAS = 1u << 4,
 	OPT_HISTORY = 1u << 5, /* any option of common/history.h */
+	OPT_FORCE = 1u << 6,
 };
 
 struct ctx {
@@ -77,6 +78,7 @@ struct ctx {
 	bool follow, new_key, sync;
 	const char *set_time;
 	const char *alias;
+	bool force;
 	struct mb_history_args hist; /* sync, export, stats */
 	/* the band */
 	char spec[MB_ADDRESS_LEN];   /* what mb_device_open gets */
@@ -270,25 +272,6 @@ static int parse_iso_time(const char *s, struct miband_time *ret)
 
 /* ---- device, key and session ---- */
 
-struct pick {
-	int n;
-	char first[MB_KEY_NAME_MAX];
-	char names[256];
-};
-
-static void pick_one(const struct mb_key_entry *e, int err, void *user_data)
-{
-	struct pick *p = user_data;
-	size_t l = strlen(p->names);
-
-	(void)err;
-	if (p->n++ == 0)
-		snprintf(p->first, sizeof(p->first), "%s", e->name);
-	if (l + strlen(e->name) + 3 < sizeof(p->names))
-		snprintf(p->names + l, sizeof(p->names) - l, "%s%s",
-			 l ? ", " : "", e->name);
-}
-
 /*
  * Which band: --device, or the only band of the key store.  Fills spec
  * (address or "emu"), the key store entry (entry_err says how loading it
@@ -297,30 +280,27 @@ static void pick_one(const struct mb_key_entry *e, int err, void *user_data)
 static int resolve_device(struct ctx *c)
 {
 	const char *d = c->device;
-	char addr[MB_ADDRESS_LEN];
-	struct pick p;
-	int r;
+	char addr[MB_ADDRESS_LEN], names[256];
+	int n;
 
 	if (!d) {
-		memset(&p, 0, sizeof(p));
-		r = mb_keys_foreach(pick_one, &p);
-		if (r < 0)
-			return r;
-		if (p.n == 0) {
+		n = mb_keys_default(c->entry_name, names, sizeof(names));
+		if (n < 0)
+			return n;
+		if (n == 0) {
 			mb_error_detail("no --device given and no band in the "
 					"key store: pass --device ADDRESS (see "
 					"`mibandctl scan`), or --device emu for "
 					"the emulated band");
 			return MIBAND_E_INVAL;
 		}
-		if (p.n > 1) {
+		if (n > 1) {
 			mb_error_detail("no --device given and %d bands in the "
 					"key store (%s): pass --device with one "
 					"of them",
-					p.n, p.names);
+					n, names);
 			return MIBAND_E_INVAL;
 		}
-		snprintf(c->entry_name, sizeof(c->entry_name), "%s", p.first);
 		d = c->entry_name;
 		mb_verbose("using %s, the only band in the key store", d);
 	}
@@ -816,6 +796,9 @@ static int cmd_auth(struct ctx *c, const struct command *cmd, int argc,
 static int cmd_pair(struct ctx *c, const struct command *cmd, int argc,
 		    char **argv)
 {
+	struct mb_keys_txn txn = { 0 };
+	char name[MB_KEY_NAME_MAX];
+	enum miband_model model;
 	struct mb_key_entry e;
 	struct mb_json j;
 	uint8_t key[16];
@@ -827,11 +810,8 @@ static int cmd_pair(struct ctx *c, const struct command *cmd, int argc,
 		return r;
 	if (c->has_cli_key && c->new_key)
 		return mb_usage_error("pass either --key or --new-key");
-	if (c->alias && (!mb_key_name_valid(c->alias) ||
-			 mb_address_parse(c->alias, e.address) == 0 ||
-			 !strcmp(c->alias, "emu")))
-		return mb_usage_error("an alias is letters, digits, '.', '_' "
-				      "or '-', and not an address or `emu`");
+	if (c->alias && !mb_key_alias_check(c->alias))
+		return MIBAND_E_INVAL;
 	if (c->has_cli_key) {
 		memcpy(key, c->cli_key, 16);
 	} else {
@@ -840,11 +820,8 @@ static int cmd_pair(struct ctx *c, const struct command *cmd, int argc,
 			return r;
 	}
 	key_id(&id, key);
-	r = start_session(c, MIBAND_AUTH_PAIR, key);
-	if (r < 0) {
-		miband_wipe(key, sizeof(key));
-		return r;
-	}
+	/* The key store must be able to keep the key before the band gets
+	 * it: a band whose key nobody has must be reset to pair again. */
 	memset(&e, 0, sizeof(e));
 	if (c->alias)
 		snprintf(e.name, sizeof(e.name), "%s", c->alias);
@@ -854,12 +831,21 @@ static int cmd_pair(struct ctx *c, const struct command *cmd, int argc,
 		snprintf(e.name, sizeof(e.name), "%s", c->spec);
 	snprintf(e.address, sizeof(e.address), "%s", c->spec);
 	e.has_model = true;
-	e.model = mb_device_model(c->dev);
+	e.model = c->use_model;
 	e.has_key = true;
 	memcpy(e.key, key, 16);
-	miband_wipe(key, sizeof(key));
-	r = mb_keys_store(&e);
+	r = mb_keys_prepare(&e, MB_KEYS_NEW_KEY, &txn);
+	snprintf(name, sizeof(name), "%s", e.name);
 	mb_key_entry_wipe(&e);
+	if (r == 0)
+		r = start_session(c, MIBAND_AUTH_PAIR, key);
+	miband_wipe(key, sizeof(key));
+	if (r < 0) {
+		mb_keys_abort(&txn);
+		return r;
+	}
+	model = mb_device_model(c->dev);
+	r = mb_keys_commit(&txn, &model);
 	if (r < 0) {
 		mb_error_hint("the band now holds the new key (%s) but it could "
 			      "not be stored: fix the key store and pair again",
@@ -869,7 +855,7 @@ static int cmd_pair(struct ctx *c, const struct command *cmd, int argc,
 	if (c->json) {
 		mb_json_begin(&j, "paired");
 		mb_json_str(&j, "device", c->spec);
-		mb_json_str(&j, "name", e.name[0] ? e.name : c->spec);
+		mb_json_str(&j, "name", name);
 		mb_json_str(&j, "model", miband_model_name(mb_device_model(c->dev)));
 		json_key_id(&j, &id);
 		mb_json_end(&j);
@@ -1725,11 +1711,7 @@ static void list_one(const struct mb_key_entry *e, int err, void *user_data)
 		       miband_err_name(err));
 	}
 	if (err)
-		mb_note("%s: %s: %s", MB_PROG, e->name,
-			err == MIBAND_E_KEY_PERMS ?
-				"the file can be read by other users: chmod "
-				"600 it" :
-				miband_strerror(err));
+		mb_note("%s: %s", MB_PROG, mb_keys_problem());
 }
 
 /*
@@ -1825,10 +1807,8 @@ static int cmd_keys(struct ctx *c, const struct command *cmd, int argc,
 					miband_strerror(MIBAND_E_BAD_ADDRESS));
 			return MIBAND_E_BAD_ADDRESS;
 		}
-		if (c->alias && (!mb_key_name_valid(c->alias) ||
-				 !strcmp(c->alias, "emu")))
-			return mb_usage_error("an alias is letters, digits, "
-					      "'.', '_' or '-'");
+		if (c->alias && !mb_key_alias_check(c->alias))
+			return MIBAND_E_INVAL;
 		snprintf(e.name, sizeof(e.name), "%s",
 			 c->alias ? c->alias : e.address);
 		if (c->has_cli_key) {
@@ -1844,7 +1824,8 @@ static int cmd_keys(struct ctx *c, const struct command *cmd, int argc,
 		e.has_model = c->has_model;
 		e.model = c->model;
 		key_id(&id, e.key);
-		r = mb_keys_store(&e);
+		r = mb_keys_save(&e, c->force ? MB_KEYS_NEW_KEY | MB_KEYS_REPLACE
+					      : 0);
 		if (r == 0) {
 			if (c->json) {
 				mb_json_begin(&j, "key-imported");
@@ -1958,11 +1939,12 @@ static const struct command commands[] = {
 	{ "config", cmd_config, "KEY VALUE",
 	  "Change a band setting (`mibandctl config --help` lists them).", 0,
 	  true },
-	{ "keys", cmd_keys, "list | import [--device D] [--alias NAME] | "
-			    "forget D",
+	{ "keys", cmd_keys, "list | import [--device D] [--alias NAME] "
+			    "[--force] | forget D",
 	  "The key store: list keys (never shown in full), import one (from "
-	  "--key or standard input), forget one.",
-	  OPT_ALIAS, false },
+	  "--key or standard input; --force replaces another key), forget "
+	  "one.",
+	  OPT_ALIAS | OPT_FORCE, false },
 	{ "sync", cmd_sync, "[--since DATE] [--keep-on-band] [--db FILE]",
 	  "Fetch the activity history into the database (first time: 100 "
 	  "days back, then from the last stored minute); --keep-on-band: "
@@ -2105,6 +2087,7 @@ enum {
 	LO_SYNC,
 	LO_SET,
 	LO_ALIAS,
+	LO_FORCE,
 };
 
 static const struct option long_opts[] = {
@@ -2123,6 +2106,7 @@ static const struct option long_opts[] = {
 	{ "sync", no_argument, NULL, LO_SYNC },
 	{ "set", required_argument, NULL, LO_SET },
 	{ "alias", required_argument, NULL, LO_ALIAS },
+	{ "force", no_argument, NULL, LO_FORCE },
 	MB_HISTORY_LONG_OPTS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -2142,6 +2126,8 @@ static const char *opt_name(unsigned opt)
 		return "--set";
 	case OPT_HISTORY:
 		return "--since, --db, --format, ... (sync, export, stats)";
+	case OPT_FORCE:
+		return "--force";
 	default:
 		return "--alias";
 	}
@@ -2247,6 +2233,10 @@ static int run(struct ctx *c, int argc, char **argv)
 		case LO_ALIAS:
 			c->alias = optarg;
 			c->given |= OPT_ALIAS;
+			break;
+		case LO_FORCE:
+			c->force = true;
+			c->given |= OPT_FORCE;
 			break;
 		case 'h':
 			help = true;

@@ -35,6 +35,13 @@
  *
  * Notifications go out only on channels the client subscribed; a reply
  * on an unsubscribed channel is dropped exactly as a real band would.
+ *
+ * Every byte comes from the codec: the client's writes are decoded by
+ * its band-side decoders (a wrong length is ATT "invalid length", an
+ * unknown command is accepted silently), the replies encoded by it.
+ * This file holds the ring, the lifecycle, auth, the writes and the
+ * timers; band-values.c the values the band reports and reads;
+ * history.c the history and its fetch (band-int.h joins them).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,103 +51,14 @@
 #include "miband/band.h"
 #include "miband/codec.h"
 
-#define QMAX MIBAND_BAND_ACTION_QUEUE
-#define NEVER UINT64_MAX
+#include "../core/wire.h"
+#include "band-int.h"
 
-/* Slots history packets leave free for replies to writes. */
-#define FETCH_RESERVE 2u
-/* Samples per history packet at MTU 23: counter + 4 x 4 bytes. */
-#define FETCH_PER_PACKET 4u
-#define SAMPLE_LEN 4u
+#define QMAX MIBAND_BAND_ACTION_QUEUE
+
 #define HR_PERIOD_MS 1000u
 
-enum fetch_state {
-	FETCH_IDLE = 0,
-	FETCH_READY,   /* 10 01 01 sent, waiting for 02 */
-	FETCH_SENDING, /* data packets going out */
-	FETCH_DONE,    /* 10 02 01 sent, waiting for 03 or a new round */
-};
-
-enum chunk_flags {
-	CHUNK_FIRST = 0x00,
-	CHUNK_MIDDLE = 0x40,
-	CHUNK_LAST = 0x80,
-	CHUNK_SINGLE = 0xc0,
-};
-
-/* ---- defaults and names ---- */
-
-void miband_band_config_init(struct miband_band_config *cfg,
-			     enum miband_model model)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->model = model;
-	cfg->crypto = NULL;
-	cfg->pairing = MIBAND_PAIRING_ACCEPT;
-	cfg->tap_delay_ms = 1500;
-	cfg->prompt_timeout_ms = 30000;
-	cfg->unauth_drop_ms = 30000;
-	cfg->hr_continuous_ms = 15000;
-	cfg->hr_measure_ms = 3000;
-	cfg->reject_setkey_flag08 = false;
-	cfg->seed = 1;
-	cfg->start_unix = 1559390400; /* 2019-06-01 12:00 UTC: MB3 era */
-	cfg->tz = 0;
-	cfg->history_days = 100;
-	cfg->fetch_batch_max = 1440;
-	cfg->battery_level = 80;
-}
-
-const char *miband_band_event_name(enum miband_band_event_type type)
-{
-	switch (type) {
-	case MIBAND_BAND_EV_PAIR_PROMPT:
-		return "pair-prompt";
-	case MIBAND_BAND_EV_PAIRED:
-		return "paired";
-	case MIBAND_BAND_EV_PAIR_DECLINED:
-		return "pair-declined";
-	case MIBAND_BAND_EV_AUTHED:
-		return "authed";
-	case MIBAND_BAND_EV_AUTH_FAILED:
-		return "auth-failed";
-	case MIBAND_BAND_EV_ALERT:
-		return "alert";
-	case MIBAND_BAND_EV_CALL:
-		return "call";
-	case MIBAND_BAND_EV_CALL_STOP:
-		return "call-stop";
-	case MIBAND_BAND_EV_TEXT:
-		return "text";
-	case MIBAND_BAND_EV_CONFIG:
-		return "config";
-	case MIBAND_BAND_EV_USER:
-		return "user";
-	case MIBAND_BAND_EV_TIME_SET:
-		return "time-set";
-	case MIBAND_BAND_EV_HR_START:
-		return "hr-start";
-	case MIBAND_BAND_EV_HR_STOP:
-		return "hr-stop";
-	case MIBAND_BAND_EV_FETCH_ACK:
-		return "fetch-ack";
-	case MIBAND_BAND_EV_UNAUTH_DROP:
-		return "unauth-drop";
-	}
-	return "unknown";
-}
-
 /* ---- small helpers ---- */
-
-static uint32_t mix32(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x7feb352du;
-	h ^= h >> 15;
-	h *= 0x846ca68bu;
-	h ^= h >> 16;
-	return h;
-}
 
 static bool is_subscribed(const struct miband_band *b, enum miband_channel ch)
 {
@@ -163,25 +81,6 @@ static void set_subscribed(struct miband_band *b, enum miband_channel ch,
 }
 
 /* Properties of ch on this band's profile; 0 if the band lacks it. */
-static uint8_t channel_props(const struct miband_band *b,
-			     enum miband_channel ch)
-{
-	const struct miband_gatt_table *t = miband_gatt_table(b->cfg.model);
-	size_t i;
-
-	if (!t)
-		return 0;
-	for (i = 0; i < t->n_attrs; i++)
-		if (t->attrs[i].channel == (int)ch)
-			return t->attrs[i].props;
-	return 0;
-}
-
-static uint64_t add_ms(uint64_t now, uint32_t ms)
-{
-	return now > NEVER - ms ? NEVER : now + ms;
-}
-
 static uint64_t min64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
@@ -202,15 +101,10 @@ static uint64_t next_minute_at(const struct miband_band *b, uint64_t now)
 
 	if (rem < 0)
 		rem += 60000;
-	return add_ms(now, (uint32_t)(60000 - rem));
+	return miband__band_add_ms(now, (uint32_t)(60000 - rem));
 }
 
 /* ---- the action ring ---- */
-
-static unsigned q_free(const struct miband_band *b)
-{
-	return (unsigned)QMAX - b->qlen;
-}
 
 static struct miband__band_queued *q_push(struct miband_band *b,
 					  enum miband_band_action_type type)
@@ -231,8 +125,8 @@ static struct miband__band_queued *q_push(struct miband_band *b,
  * or dropped for want of a subscription, MIBAND_E_NOSPACE when the ring is
  * full (callers check room first, so this is a safety net).
  */
-static int notify(struct miband_band *b, enum miband_channel ch,
-		  const uint8_t *data, size_t len)
+int miband__band_notify(struct miband_band *b, enum miband_channel ch,
+			const uint8_t *data, size_t len)
 {
 	struct miband__band_queued *e;
 
@@ -250,8 +144,8 @@ static int notify(struct miband_band *b, enum miband_channel ch,
 	return 0;
 }
 
-static struct miband_band_event *event(struct miband_band *b,
-				       enum miband_band_event_type type)
+struct miband_band_event *miband__band_event(struct miband_band *b,
+					     enum miband_band_event_type type)
 {
 	struct miband__band_queued *e = q_push(b, MIBAND_BAND_ACTION_EVENT);
 
@@ -449,16 +343,16 @@ static void auth_reply(struct miband_band *b, uint8_t cmd, uint8_t status,
 		       const uint8_t *payload, size_t len)
 {
 	uint8_t buf[3 + 16];
+	int n;
 
-	buf[0] = MIBAND_AUTH_RESPONSE;
-	buf[1] = cmd;
-	buf[2] = status;
 	if (len > 16)
 		len = 16;
-	if (len)
-		memcpy(buf + 3, payload, len);
+	n = miband_encode_auth_reply(buf, sizeof(buf), cmd, status, payload,
+				     len);
+	if (n < 0)
+		return;
 	memcpy(b->auth_last, buf, 3);
-	(void)notify(b, MIBAND_CH_AUTH, buf, 3 + len);
+	(void)miband__band_notify(b, MIBAND_CH_AUTH, buf, (size_t)n);
 	miband_wipe(buf, sizeof(buf));
 }
 
@@ -470,10 +364,10 @@ static void finish_prompt(struct miband_band *b, bool accept, uint64_t now)
 		b->has_key = 1;
 		auth_reply(b, MIBAND_AUTH_CMD_SET_KEY, MIBAND_AUTH_STATUS_OK,
 			   NULL, 0);
-		(void)event(b, MIBAND_BAND_EV_PAIRED);
+		(void)miband__band_event(b, MIBAND_BAND_EV_PAIRED);
 	} else {
 		auth_reply(b, MIBAND_AUTH_CMD_SET_KEY, 0x02, NULL, 0);
-		(void)event(b, MIBAND_BAND_EV_PAIR_DECLINED);
+		(void)miband__band_event(b, MIBAND_BAND_EV_PAIR_DECLINED);
 	}
 	close_prompt(b, now);
 }
@@ -481,55 +375,52 @@ static void finish_prompt(struct miband_band *b, bool accept, uint64_t now)
 static int auth_set_key(struct miband_band *b, const uint8_t *data, size_t len,
 			uint64_t now)
 {
+	const uint8_t *key;
 	uint8_t flags;
 
-	if (len != 18)
+	if (miband_decode_auth_set_key(data, len, &flags, &key))
 		return MIBAND_ATT_INVALID_LENGTH;
 	/* A second key while the prompt is open is ignored: the band keeps
 	 * the first (PROTOCOL.md 7.1, the real log shows this). */
 	if (b->prompt)
 		return MIBAND_ATT_OK;
-	if (q_free(b) < 2)
+	if (miband__band_q_free(b) < 2)
 		return MIBAND_ATT_UNLIKELY;
-	flags = data[1];
 	if ((flags != 0x00 && flags != 0x08) ||
 	    (flags == 0x08 && b->cfg.reject_setkey_flag08)) {
 		auth_reply(b, MIBAND_AUTH_CMD_SET_KEY, 0x04, NULL, 0);
 		return MIBAND_ATT_OK;
 	}
-	memcpy(b->pending_key, data + 2, 16);
+	memcpy(b->pending_key, key, 16);
 	b->prompt = 1;
 	switch (b->cfg.pairing) {
 	case MIBAND_PAIRING_ACCEPT:
 	case MIBAND_PAIRING_DECLINE:
-		b->prompt_at = add_ms(now, b->cfg.tap_delay_ms);
+		b->prompt_at = miband__band_add_ms(now, b->cfg.tap_delay_ms);
 		break;
 	case MIBAND_PAIRING_NEVER:
 	case MIBAND_PAIRING_MANUAL:
 		b->prompt_at = b->cfg.prompt_timeout_ms
-				       ? add_ms(now, b->cfg.prompt_timeout_ms)
+				       ? miband__band_add_ms(
+						 now, b->cfg.prompt_timeout_ms)
 				       : NEVER;
 		break;
 	}
-	(void)event(b, MIBAND_BAND_EV_PAIR_PROMPT);
+	(void)miband__band_event(b, MIBAND_BAND_EV_PAIR_PROMPT);
 	return MIBAND_ATT_OK;
 }
 
 static int auth_random(struct miband_band *b, const uint8_t *data, size_t len)
 {
-	static const uint8_t crypt_tail[3] = {0x02, 0x01, 0x00};
-	uint8_t cmd = data[0];
+	uint8_t flags, crypt, cmd;
+	int r = miband_decode_auth_request_random(data, len, &flags, &crypt);
 
-	if (cmd == MIBAND_AUTH_CMD_RANDOM) {
-		if (len != 2)
-			return MIBAND_ATT_INVALID_LENGTH;
-	} else if (len == 5) {
-		if (memcmp(data + 2, crypt_tail, 3))
-			return MIBAND_ATT_OK; /* unknown variant: no answer */
-	} else if (len != 2) {
+	if (r == MIBAND_E_UNSUPPORTED)
+		return MIBAND_ATT_OK; /* unknown variant: no answer */
+	if (r < 0)
 		return MIBAND_ATT_INVALID_LENGTH;
-	}
-	if (q_free(b) < 1)
+	cmd = (uint8_t)(MIBAND_AUTH_CMD_RANDOM | crypt);
+	if (miband__band_q_free(b) < 1)
 		return MIBAND_ATT_UNLIKELY;
 	forget_random(b);
 	if (!b->has_key) {
@@ -548,16 +439,18 @@ static int auth_random(struct miband_band *b, const uint8_t *data, size_t len)
 
 static int auth_answer(struct miband_band *b, const uint8_t *data, size_t len)
 {
-	uint8_t cmd = data[0], expect[16];
+	const uint8_t *answer;
+	uint8_t flags, crypt, cmd, expect[16];
 	int r;
 
-	if (len != 18)
+	if (miband_decode_auth_answer(data, len, &flags, &crypt, &answer))
 		return MIBAND_ATT_INVALID_LENGTH;
-	if (q_free(b) < 2)
+	cmd = (uint8_t)(MIBAND_AUTH_CMD_ANSWER | crypt);
+	if (miband__band_q_free(b) < 2)
 		return MIBAND_ATT_UNLIKELY;
 	if (!b->has_key || !b->has_random) {
 		auth_reply(b, cmd, 0x04, NULL, 0);
-		(void)event(b, MIBAND_BAND_EV_AUTH_FAILED);
+		(void)miband__band_event(b, MIBAND_BAND_EV_AUTH_FAILED);
 		return MIBAND_ATT_OK;
 	}
 	r = b->cfg.crypto->aes128_ecb(b->cfg.crypto_ctx, b->key, b->random,
@@ -568,32 +461,37 @@ static int auth_answer(struct miband_band *b, const uint8_t *data, size_t len)
 		miband_wipe(expect, sizeof(expect));
 		return MIBAND_ATT_OK;
 	}
-	r = miband_ct_memcmp(expect, data + 2, 16);
+	r = miband_ct_memcmp(expect, answer, 16);
 	miband_wipe(expect, sizeof(expect));
 	if (r) {
 		auth_reply(b, cmd, 0x04, NULL, 0);
-		(void)event(b, MIBAND_BAND_EV_AUTH_FAILED);
+		(void)miband__band_event(b, MIBAND_BAND_EV_AUTH_FAILED);
 		return MIBAND_ATT_OK;
 	}
 	b->authed = 1;
 	auth_reply(b, cmd, MIBAND_AUTH_STATUS_OK, NULL, 0);
-	(void)event(b, MIBAND_BAND_EV_AUTHED);
+	(void)miband__band_event(b, MIBAND_BAND_EV_AUTHED);
 	return MIBAND_ATT_OK;
 }
 
 static int on_auth_write(struct miband_band *b, const uint8_t *data, size_t len,
 			 uint64_t now)
 {
-	if (!len)
+	struct miband__rd r;
+	uint8_t cmd;
+
+	miband__rd_init(&r, data, len);
+	cmd = miband__rd_u8(&r);
+	if (r.err)
 		return MIBAND_ATT_INVALID_LENGTH;
-	switch (data[0]) {
+	switch (cmd) {
 	case MIBAND_AUTH_CMD_SET_KEY:
 		return auth_set_key(b, data, len, now);
 	case MIBAND_AUTH_CMD_RANDOM:
-	case MIBAND_AUTH_CMD_RANDOM | 0x80:
+	case MIBAND_AUTH_CMD_RANDOM | MIBAND_AUTH_CRYPT:
 		return auth_random(b, data, len);
 	case MIBAND_AUTH_CMD_ANSWER:
-	case MIBAND_AUTH_CMD_ANSWER | 0x80:
+	case MIBAND_AUTH_CMD_ANSWER | MIBAND_AUTH_CRYPT:
 		return auth_answer(b, data, len);
 	}
 	return MIBAND_ATT_OK; /* unknown command: silence */
@@ -603,149 +501,10 @@ int miband_band_tap(struct miband_band *b, bool accept, uint64_t now)
 {
 	if (!b->prompt)
 		return MIBAND_E_STATE;
-	if (q_free(b) < 2)
+	if (miband__band_q_free(b) < 2)
 		return MIBAND_E_NOSPACE;
 	finish_prompt(b, accept, now);
 	return 0;
-}
-
-/* ---- values the band reports ---- */
-
-static int put_str(uint8_t *buf, size_t cap, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n > cap)
-		n = cap;
-	memcpy(buf, s, n);
-	return (int)n;
-}
-
-static const char *sw_revision(enum miband_model m)
-{
-	switch (m) {
-	case MIBAND_MODEL_MB2:
-		return "V1.0.1.81"; /* the captured band (PROTOCOL.md 7.1) */
-	case MIBAND_MODEL_MB3:
-		return "V2.4.0.32"; /* last MB3 release (GB firmware list) */
-	case MIBAND_MODEL_MB4:
-		return "V1.0.9.66"; /* satcar77/miband4 #48 */
-	default:
-		return "V1.0.2.66"; /* plausible, not observed */
-	}
-}
-
-static const char *hw_revision(enum miband_model m)
-{
-	/* Only the Mi Band 2 value is observed (PROTOCOL.md 1.1, MX). */
-	return m == MIBAND_MODEL_MB2 ? "V0.1.3.2" : "V0.3.3.2";
-}
-
-static int read_serial(const struct miband_band *b, uint8_t *buf, size_t cap)
-{
-	static const char hex[] = "0123456789abcdef";
-	uint8_t s[12];
-	uint32_t h1 = mix32(b->cfg.seed ^ 0x5e71a1u);
-	uint32_t h2 = mix32(h1 ^ (uint32_t)b->cfg.model);
-	unsigned i;
-
-	for (i = 0; i < 12; i++) {
-		uint32_t h = i < 8 ? h1 : h2;
-
-		s[i] = (uint8_t)hex[h >> (4 * (i % 8)) & 0xfu];
-	}
-	if (cap > sizeof(s))
-		cap = sizeof(s);
-	memcpy(buf, s, cap);
-	return (int)cap;
-}
-
-static int read_system_id(const struct miband_band *b, uint8_t *buf, size_t cap)
-{
-	uint8_t v[8];
-	uint32_t h = mix32(b->cfg.seed ^ 0x51d0u);
-	unsigned i;
-
-	/* EUI-64 style as on the MB2 (xx xx xx ff fe xx xx xx). */
-	for (i = 0; i < 3; i++)
-		v[i] = (uint8_t)(h >> (8 * i));
-	v[3] = 0xff;
-	v[4] = 0xfe;
-	h = mix32(h);
-	for (i = 5; i < 8; i++)
-		v[i] = (uint8_t)(h >> (8 * (i - 5)));
-	if (cap > sizeof(v))
-		cap = sizeof(v);
-	memcpy(buf, v, cap);
-	return (int)cap;
-}
-
-static int read_pnp_id(const struct miband_band *b, uint8_t *buf, size_t cap)
-{
-	/* Vendor 0x0157 (Huami, SIG source); product 0x0004 is the MB2's
-	 * (observed); the others' product ids are made up. */
-	uint8_t v[7] = {0x01, 0x57, 0x01, 0x00, 0x00, 0x00, 0x01};
-
-	v[3] = (uint8_t)(4u + 3u * (unsigned)b->cfg.model);
-	if (cap > sizeof(v))
-		cap = sizeof(v);
-	memcpy(buf, v, cap);
-	return (int)cap;
-}
-
-static uint32_t steps_now(const struct miband_band *b, uint64_t now)
-{
-	return miband_history_steps_today(b->cfg.seed,
-					  miband_band_clock(b, now), b->cfg.tz);
-}
-
-static int encode_steps(const struct miband_band *b, uint64_t now, uint8_t *buf,
-			size_t cap)
-{
-	struct miband_steps s;
-
-	s.steps = steps_now(b, now);
-	s.meters = s.steps * 7u / 10u; /* a 70 cm stride */
-	s.kcal = s.steps / 25u;
-	s.has_distance = true;
-	return miband_encode_steps(buf, cap, &s);
-}
-
-static int encode_battery(const struct miband_band *b, uint8_t *buf, size_t cap)
-{
-	struct miband_battery bat;
-	int64_t start = b->cfg.start_unix;
-
-	memset(&bat, 0, sizeof(bat));
-	bat.level = b->battery_level;
-	bat.charging = b->charging != 0;
-	/* Taken off the charger two days before start, full. */
-	miband_time_from_unix(start - 2 * 86400 + 3600, b->cfg.tz,
-			      &bat.last_charge);
-	miband_time_from_unix(start - 2 * 86400, b->cfg.tz, &bat.last_off);
-	bat.last_charge.dow = 0;
-	bat.last_off.dow = 0;
-	bat.last_charge_level = 100;
-	return miband_encode_battery(buf, cap, &bat);
-}
-
-static int encode_clock(const struct miband_band *b, uint64_t now, uint8_t *buf,
-			size_t cap)
-{
-	struct miband_time t;
-
-	miband_time_from_unix(miband_band_clock(b, now), b->cfg.tz, &t);
-	return miband_encode_time(buf, cap, &t);
-}
-
-/* A plausible live heart rate for the band clock's second. */
-static uint8_t live_bpm(const struct miband_band *b, uint64_t now)
-{
-	int64_t s = miband_band_clock(b, now);
-	uint32_t slow = mix32(b->cfg.seed ^ (uint32_t)(s / 20));
-	uint32_t fast = mix32(b->cfg.seed + (uint32_t)s * 0x9e3779b9u);
-
-	return (uint8_t)(62u + slow % 25u + fast % 5u);
 }
 
 /* ---- features after auth ---- */
@@ -766,14 +525,14 @@ static int on_time_write(struct miband_band *b, const uint8_t *data, size_t len,
 	} else {
 		return MIBAND_ATT_INVALID_LENGTH;
 	}
-	if (q_free(b) < 1)
+	if (miband__band_q_free(b) < 1)
 		return MIBAND_ATT_UNLIKELY;
 	b->unix_origin = miband_time_to_unix(&t);
 	b->clock_origin = now;
 	b->cfg.tz = t.tz;
 	if (b->steps_next_at != NEVER)
 		b->steps_next_at = next_minute_at(b, now);
-	ev = event(b, MIBAND_BAND_EV_TIME_SET);
+	ev = miband__band_event(b, MIBAND_BAND_EV_TIME_SET);
 	if (ev)
 		ev->u.time = t;
 	return MIBAND_ATT_OK;
@@ -782,47 +541,51 @@ static int on_time_write(struct miband_band *b, const uint8_t *data, size_t len,
 static int on_hr_write(struct miband_band *b, const uint8_t *data, size_t len,
 		       uint64_t now)
 {
-	if (!len)
+	struct miband_hr_control c;
+	int r = miband_decode_hr_control(data, len, &c);
+
+	if (r == MIBAND_E_UNSUPPORTED)
+		return MIBAND_ATT_OK;
+	if (r < 0)
 		return MIBAND_ATT_INVALID_LENGTH;
-	switch (data[0]) {
-	case 0x15:
-		if (len != 3)
-			return MIBAND_ATT_INVALID_LENGTH;
+	switch (c.cmd) {
+	case MIBAND_HR_CMD_CONTROL:
 		/* Room for the HR_START / HR_STOP event. */
-		if (q_free(b) < 1)
+		if (miband__band_q_free(b) < 1)
 			return MIBAND_ATT_UNLIKELY;
-		if (data[1] == 0x02) { /* manual one-shot */
-			b->hr_oneshot = data[2] ? 1 : 0;
+		if (c.mode == MIBAND_HR_MODE_MANUAL) { /* one-shot */
+			b->hr_oneshot = c.arg ? 1 : 0;
 			b->hr_oneshot_at =
-				data[2] ? add_ms(now, b->cfg.hr_measure_ms)
-					: NEVER;
-		} else if (data[1] == 0x01) { /* continuous */
-			if (data[2]) {
+				c.arg ? miband__band_add_ms(
+						now, b->cfg.hr_measure_ms)
+				      : NEVER;
+		} else if (c.mode == MIBAND_HR_MODE_CONTINUOUS) {
+			if (c.arg) {
 				if (!b->hr_continuous)
-					(void)event(b, MIBAND_BAND_EV_HR_START);
+					(void)miband__band_event(
+						b, MIBAND_BAND_EV_HR_START);
 				b->hr_continuous = 1;
-				b->hr_next_at = add_ms(now, HR_PERIOD_MS);
-				b->hr_stop_at =
-					add_ms(now, b->cfg.hr_continuous_ms);
+				b->hr_next_at =
+					miband__band_add_ms(now, HR_PERIOD_MS);
+				b->hr_stop_at = miband__band_add_ms(
+					now, b->cfg.hr_continuous_ms);
 			} else if (b->hr_continuous) {
 				b->hr_continuous = 0;
 				b->hr_next_at = NEVER;
 				b->hr_stop_at = NEVER;
-				(void)event(b, MIBAND_BAND_EV_HR_STOP);
+				(void)miband__band_event(
+					b, MIBAND_BAND_EV_HR_STOP);
 			}
 		}
 		/* 15 00 xx: measure during sleep; accepted, nothing to do. */
 		return MIBAND_ATT_OK;
-	case 0x14:
-		if (len != 2)
-			return MIBAND_ATT_INVALID_LENGTH;
-		b->hr_interval = data[1];
+	case MIBAND_HR_CMD_INTERVAL:
+		b->hr_interval = c.arg;
 		return MIBAND_ATT_OK;
-	case 0x16:
-		if (len != 1)
-			return MIBAND_ATT_INVALID_LENGTH;
+	case MIBAND_HR_CMD_PING:
 		if (b->hr_continuous)
-			b->hr_stop_at = add_ms(now, b->cfg.hr_continuous_ms);
+			b->hr_stop_at = miband__band_add_ms(
+				now, b->cfg.hr_continuous_ms);
 		return MIBAND_ATT_OK;
 	}
 	return MIBAND_ATT_OK;
@@ -830,72 +593,69 @@ static int on_hr_write(struct miband_band *b, const uint8_t *data, size_t len,
 
 static int on_new_alert(struct miband_band *b, const uint8_t *data, size_t len)
 {
-	size_t skip = 2;
+	struct miband_new_alert a;
 
-	if (len < 2)
+	if (miband_decode_new_alert(data, len, &a))
 		return MIBAND_ATT_INVALID_LENGTH;
-	if (q_free(b) < 1)
+	if (miband__band_q_free(b) < 1)
 		return MIBAND_ATT_UNLIKELY;
-	if (data[0] == MIBAND_CATEGORY_CALL) {
-		if (data[1] == 0)
-			(void)event(b, MIBAND_BAND_EV_CALL_STOP);
+	if (a.category == MIBAND_CATEGORY_CALL) {
+		if (a.count == 0)
+			(void)miband__band_event(b, MIBAND_BAND_EV_CALL_STOP);
 		else
-			(void)event_bytes(b, MIBAND_BAND_EV_CALL, data + 2,
-					  len - 2);
+			(void)event_bytes(b, MIBAND_BAND_EV_CALL, a.text,
+					  a.text_len);
 		return MIBAND_ATT_OK;
 	}
-	if (data[0] == MIBAND_CATEGORY_CUSTOM && len > 2)
-		skip = 3; /* the app icon */
-	(void)event_bytes(b, MIBAND_BAND_EV_TEXT, data + skip, len - skip);
+	(void)event_bytes(b, MIBAND_BAND_EV_TEXT, a.text, a.text_len);
 	return MIBAND_ATT_OK;
 }
 
 /* Old chunked transfer H(0020): 00 <flags|type> <counter> data. */
 static int on_chunk(struct miband_band *b, const uint8_t *data, size_t len)
 {
-	uint8_t flags, type, counter;
-	size_t n;
+	struct miband_chunk c;
+	int r = miband_decode_chunk(data, len, &c);
+	bool first, last;
 
-	if (len < 3)
-		return MIBAND_ATT_INVALID_LENGTH;
-	if (data[0] != 0x00)
+	if (r == MIBAND_E_UNSUPPORTED)
 		return MIBAND_ATT_OK;
-	flags = data[1] & 0xc0;
-	type = data[1] & 0x3f;
-	counter = data[2];
-	n = len - 3;
-	if (flags == CHUNK_FIRST || flags == CHUNK_SINGLE) {
+	if (r < 0)
+		return MIBAND_ATT_INVALID_LENGTH;
+	first = c.flags == MIBAND_CHUNK_FIRST || c.flags == MIBAND_CHUNK_SINGLE;
+	last = c.flags == MIBAND_CHUNK_LAST || c.flags == MIBAND_CHUNK_SINGLE;
+	if (first) {
 		/* The previous message's event must be gone first. */
 		if (text_in_use(b))
 			return MIBAND_ATT_UNLIKELY;
 		b->chunk_state = 1;
-		b->chunk_type = type;
+		b->chunk_type = c.type;
 		b->text_len = 0;
-	} else if (!b->chunk_state || type != b->chunk_type ||
-		   counter != b->chunk_counter) {
+	} else if (!b->chunk_state || c.type != b->chunk_type ||
+		   c.counter != b->chunk_counter) {
 		/* A lost or stray chunk: the message is discarded. */
 		b->chunk_state = 0;
 		b->text_len = 0;
 		return MIBAND_ATT_OK;
 	}
-	if (n > sizeof(b->text) - b->text_len) {
+	if (c.len > sizeof(b->text) - b->text_len) {
 		b->chunk_state = 0;
 		b->text_len = 0;
 		return MIBAND_ATT_OK;
 	}
-	if ((flags == CHUNK_LAST || flags == CHUNK_SINGLE) && q_free(b) < 1)
+	if (last && miband__band_q_free(b) < 1)
 		return MIBAND_ATT_UNLIKELY;
-	if (n)
-		memcpy(b->text + b->text_len, data + 3, n);
-	b->text_len = (uint16_t)(b->text_len + n);
-	b->chunk_counter = (uint8_t)(counter + 1u);
-	if (flags == CHUNK_LAST || flags == CHUNK_SINGLE) {
+	if (c.len)
+		memcpy(b->text + b->text_len, c.data, c.len);
+	b->text_len = (uint16_t)(b->text_len + c.len);
+	b->chunk_counter = (uint8_t)(c.counter + 1u);
+	if (last) {
 		b->chunk_state = 0;
 		/* Only type 0 is a notification; weather, music... are
 		 * accepted and dropped. */
 		if (b->chunk_type == 0) {
 			struct miband_band_event *ev =
-				event(b, MIBAND_BAND_EV_TEXT);
+				miband__band_event(b, MIBAND_BAND_EV_TEXT);
 
 			if (ev) {
 				ev->u.text.data = b->text;
@@ -909,174 +669,18 @@ static int on_chunk(struct miband_band *b, const uint8_t *data, size_t len)
 static int on_config(struct miband_band *b, const uint8_t *data, size_t len)
 {
 	uint8_t reply[5];
-	size_t n;
-
-	if (!len)
-		return MIBAND_ATT_INVALID_LENGTH;
-	if (q_free(b) < 2)
-		return MIBAND_ATT_UNLIKELY;
-	(void)event_bytes(b, MIBAND_BAND_EV_CONFIG, data, len);
-	/* 10 <cmd> 01; settings (06 xx 00) echo their 3-byte prefix. */
-	n = data[0] == 0x06 ? (len < 3 ? len : 3) : 1;
-	reply[0] = 0x10;
-	memcpy(reply + 1, data, n);
-	reply[1 + n] = 0x01;
-	(void)notify(b, MIBAND_CH_CONFIG, reply, n + 2);
-	return MIBAND_ATT_OK;
-}
-
-/* ---- history fetch (PROTOCOL.md 5) ---- */
-
-static uint32_t history_first_minute(const struct miband_band *b)
-{
-	int64_t m =
-		b->cfg.start_unix / 60 - (int64_t)b->cfg.history_days * 1440;
-
-	return m < 0 ? 0u : (uint32_t)m;
-}
-
-/* First minute not yet complete on the band clock. */
-static uint32_t history_end_minute(const struct miband_band *b, uint64_t now)
-{
-	int64_t m = miband_band_clock(b, now) / 60;
-
-	if (m < 0)
-		return 0;
-	return m > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)m;
-}
-
-static int fetch_start(struct miband_band *b, const uint8_t *data, size_t len,
-		       uint64_t now)
-{
-	struct miband_time since, first;
-	uint32_t m, start, end, count = 0;
-	int64_t req;
-	uint8_t reply[16];
 	int n;
 
-	if (len != 10)
-		return MIBAND_ATT_INVALID_LENGTH;
-	if (q_free(b) < 1)
-		return MIBAND_ATT_UNLIKELY;
-	if (miband_decode_datetime7(data + 2, 7, &since)) {
-		reply[0] = 0x10;
-		reply[1] = 0x01;
-		reply[2] = 0x04;
-		(void)notify(b, MIBAND_CH_FETCH_CTL, reply, 3);
-		b->fetch_state = FETCH_IDLE;
-		return MIBAND_ATT_OK;
-	}
-	since.tz = (int8_t)data[9];
-	req = miband_time_to_unix(&since) / 60;
-	start = history_first_minute(b);
-	end = history_end_minute(b, now);
-	if (req < 0)
-		m = 0;
-	else if (req > (int64_t)UINT32_MAX)
-		m = UINT32_MAX;
-	else
-		m = (uint32_t)req;
-	if (m < start)
-		m = start;
-	/* Only activity (type 01) is kept; other types have nothing. */
-	if (data[1] == MIBAND_FETCH_TYPE_ACTIVITY && m < end)
-		count = end - m < b->cfg.fetch_batch_max
-				? end - m
-				: b->cfg.fetch_batch_max;
-	miband_time_from_unix((int64_t)m * 60, b->cfg.tz, &first);
-	first.dow = 0;
-	n = miband_encode_fetch_reply_start(reply, sizeof(reply), 0x01, count,
-					    &first);
-	if (n < 0)
-		return MIBAND_ATT_UNLIKELY;
-	(void)notify(b, MIBAND_CH_FETCH_CTL, reply, (size_t)n);
-	/* Nothing to send ends the round: a following 02 is refused. */
-	b->fetch_state = count ? FETCH_READY : FETCH_IDLE;
-	b->fetch_pos = m;
-	b->fetch_left = count;
-	b->fetch_counter = 0;
-	b->fetch_next_at = NEVER;
-	return MIBAND_ATT_OK;
-}
-
-static int on_fetch_write(struct miband_band *b, const uint8_t *data,
-			  size_t len, uint64_t now)
-{
-	static const uint8_t refused[3] = {0x10, 0x02, 0x04};
-	static const uint8_t acked[3] = {0x10, 0x03, 0x01};
-
 	if (!len)
 		return MIBAND_ATT_INVALID_LENGTH;
-	switch (data[0]) {
-	case 0x01:
-		return fetch_start(b, data, len, now);
-	case 0x02:
-		if (len != 1)
-			return MIBAND_ATT_INVALID_LENGTH;
-		if (b->fetch_state != FETCH_READY) {
-			if (q_free(b) < 1)
-				return MIBAND_ATT_UNLIKELY;
-			(void)notify(b, MIBAND_CH_FETCH_CTL, refused, 3);
-			return MIBAND_ATT_OK;
-		}
-		/* Packets (and the closing 10 02 01) go out from
-		 * on_timeout, paced by fetch_next_at. */
-		b->fetch_state = FETCH_SENDING;
-		b->fetch_next_at = now;
-		return MIBAND_ATT_OK;
-	case 0x03:
-		if (q_free(b) < 2)
-			return MIBAND_ATT_UNLIKELY;
-		(void)notify(b, MIBAND_CH_FETCH_CTL, acked, 3);
-		(void)event(b, MIBAND_BAND_EV_FETCH_ACK);
-		b->fetch_state = FETCH_IDLE;
-		b->fetch_left = 0;
-		b->fetch_next_at = NEVER;
-		return MIBAND_ATT_OK;
-	}
+	if (miband__band_q_free(b) < 2)
+		return MIBAND_ATT_UNLIKELY;
+	(void)event_bytes(b, MIBAND_BAND_EV_CONFIG, data, len);
+	n = miband_encode_config_reply(reply, sizeof(reply), data, len, 0x01);
+	if (n > 0)
+		(void)miband__band_notify(b, MIBAND_CH_CONFIG, reply,
+					  (size_t)n);
 	return MIBAND_ATT_OK;
-}
-
-/* Sends history packets due by now while the ring has room. */
-static void fetch_pump(struct miband_band *b, uint64_t now)
-{
-	static const uint8_t done[3] = {0x10, 0x02, 0x01};
-
-	while (b->fetch_state == FETCH_SENDING && b->fetch_next_at <= now) {
-		uint8_t pkt[1 + FETCH_PER_PACKET * SAMPLE_LEN];
-		uint32_t i, n;
-
-		if (!b->fetch_left) {
-			if (q_free(b) < 1)
-				return;
-			(void)notify(b, MIBAND_CH_FETCH_CTL, done, 3);
-			b->fetch_state = FETCH_DONE;
-			b->fetch_next_at = NEVER;
-			return;
-		}
-		if (q_free(b) <= FETCH_RESERVE)
-			return;
-		n = b->fetch_left < FETCH_PER_PACKET ? b->fetch_left
-						     : FETCH_PER_PACKET;
-		pkt[0] = b->fetch_counter;
-		for (i = 0; i < n; i++) {
-			struct miband_sample s;
-			uint8_t *p = pkt + 1 + i * SAMPLE_LEN;
-
-			miband_history_sample(b->cfg.seed, b->fetch_pos + i,
-					      &s);
-			p[0] = s.kind;
-			p[1] = s.intensity;
-			p[2] = s.steps;
-			p[3] = s.heart_rate;
-		}
-		(void)notify(b, MIBAND_CH_FETCH_DATA, pkt, 1 + n * SAMPLE_LEN);
-		b->fetch_counter++;
-		b->fetch_pos += n;
-		b->fetch_left -= n;
-		/* One packet per millisecond of virtual time. */
-		b->fetch_next_at = add_ms(b->fetch_next_at, 1);
-	}
 }
 
 /* ---- the central's operations ---- */
@@ -1086,7 +690,7 @@ int miband_band_on_subscribe(struct miband_band *b, enum miband_channel ch,
 {
 	if ((unsigned)ch >= MIBAND_CH_COUNT)
 		return MIBAND_ATT_REQUEST_NOT_SUPPORTED;
-	if (!(channel_props(b, ch) &
+	if (!(miband__band_props(b, ch) &
 	      (MIBAND_PROP_NOTIFY | MIBAND_PROP_INDICATE)))
 		return MIBAND_ATT_REQUEST_NOT_SUPPORTED;
 	if (!b->connected)
@@ -1094,7 +698,7 @@ int miband_band_on_subscribe(struct miband_band *b, enum miband_channel ch,
 	set_subscribed(b, ch, enable);
 	if (ch == MIBAND_CH_STEPS) {
 		if (enable) {
-			b->steps_base = steps_now(b, now);
+			b->steps_base = miband__band_steps_now(b, now);
 			b->steps_next_at = next_minute_at(b, now);
 		} else {
 			b->steps_next_at = NEVER;
@@ -1114,7 +718,7 @@ int miband_band_on_write(struct miband_band *b, enum miband_channel ch,
 	(void)with_response;
 	if ((unsigned)ch >= MIBAND_CH_COUNT)
 		return MIBAND_ATT_REQUEST_NOT_SUPPORTED;
-	props = channel_props(b, ch);
+	props = miband__band_props(b, ch);
 	if (!props)
 		return MIBAND_ATT_REQUEST_NOT_SUPPORTED;
 	if (!(props & (MIBAND_PROP_WRITE | MIBAND_PROP_WRITE_NR)))
@@ -1135,13 +739,14 @@ int miband_band_on_write(struct miband_band *b, enum miband_channel ch,
 		return on_hr_write(b, data, len, now);
 	case MIBAND_CH_ALERT: {
 		struct miband_band_event *ev;
+		uint8_t level;
 
-		if (len < 1)
+		if (miband_decode_alert(data, len, &level))
 			return MIBAND_ATT_INVALID_LENGTH;
-		ev = event(b, MIBAND_BAND_EV_ALERT);
+		ev = miband__band_event(b, MIBAND_BAND_EV_ALERT);
 		if (!ev)
 			return MIBAND_ATT_UNLIKELY;
-		ev->u.level = data[0];
+		ev->u.level = level;
 		return MIBAND_ATT_OK;
 	}
 	case MIBAND_CH_NEW_ALERT:
@@ -1157,77 +762,10 @@ int miband_band_on_write(struct miband_band *b, enum miband_channel ch,
 			return MIBAND_ATT_UNLIKELY;
 		return MIBAND_ATT_OK;
 	case MIBAND_CH_FETCH_CTL:
-		return on_fetch_write(b, data, len, now);
+		return miband__band_fetch_write(b, data, len, now);
 	default:
 		return MIBAND_ATT_OK; /* sensor control etc.: accepted */
 	}
-}
-
-int miband_band_read(struct miband_band *b, enum miband_channel ch,
-		     uint64_t now, uint8_t *buf, size_t cap, size_t *ret_len)
-{
-	uint8_t v[MIBAND_BAND_VALUE_MAX];
-	int n;
-
-	if ((unsigned)ch >= MIBAND_CH_COUNT || !channel_props(b, ch))
-		return MIBAND_ATT_REQUEST_NOT_SUPPORTED;
-	if (!(channel_props(b, ch) & MIBAND_PROP_READ))
-		return MIBAND_ATT_READ_NOT_PERMITTED;
-	if (!buf && cap)
-		return MIBAND_ATT_UNLIKELY;
-	switch (ch) {
-	case MIBAND_CH_DEVICE_NAME:
-		n = put_str(v, sizeof(v),
-			    miband_gatt_table(b->cfg.model)->device_name);
-		break;
-	case MIBAND_CH_DIS_SERIAL:
-		n = read_serial(b, v, sizeof(v));
-		break;
-	case MIBAND_CH_DIS_HW_REV:
-		n = put_str(v, sizeof(v), hw_revision(b->cfg.model));
-		break;
-	case MIBAND_CH_DIS_SW_REV:
-		n = put_str(v, sizeof(v), sw_revision(b->cfg.model));
-		break;
-	case MIBAND_CH_DIS_SYSTEM_ID:
-		n = read_system_id(b, v, sizeof(v));
-		break;
-	case MIBAND_CH_DIS_PNP_ID:
-		n = read_pnp_id(b, v, sizeof(v));
-		break;
-	case MIBAND_CH_AUTH:
-		/* The last reply stays readable (MX read 10 03 01). */
-		n = b->auth_last[0] ? 3 : 0;
-		memcpy(v, b->auth_last, 3);
-		break;
-	default:
-		if (!b->authed)
-			return MIBAND_ATT_INSUFFICIENT_AUTHN;
-		switch (ch) {
-		case MIBAND_CH_BATTERY:
-			n = encode_battery(b, v, sizeof(v));
-			break;
-		case MIBAND_CH_STEPS:
-			n = encode_steps(b, now, v, sizeof(v));
-			break;
-		case MIBAND_CH_TIME:
-			n = encode_clock(b, now, v, sizeof(v));
-			break;
-		default:
-			n = 0; /* HR control point, chunked: empty */
-			break;
-		}
-		break;
-	}
-	if (n < 0)
-		return MIBAND_ATT_UNLIKELY;
-	/* A short buffer gets the first bytes, as a plain ATT read. */
-	if ((size_t)n > cap)
-		n = (int)cap;
-	if (n)
-		memcpy(buf, v, (size_t)n);
-	*ret_len = (size_t)n;
-	return MIBAND_ATT_OK;
 }
 
 /* ---- time ---- */
@@ -1241,7 +779,8 @@ uint64_t miband_band_deadline_ms(const struct miband_band *b)
 	if (!b->connected)
 		return t;
 	if (!b->authed && !b->prompt && b->cfg.unauth_drop_ms)
-		t = min64(t, add_ms(b->connected_at, b->cfg.unauth_drop_ms));
+		t = min64(t, miband__band_add_ms(b->connected_at,
+						 b->cfg.unauth_drop_ms));
 	if (b->hr_oneshot)
 		t = min64(t, b->hr_oneshot_at);
 	if (b->hr_continuous)
@@ -1257,30 +796,31 @@ static void hr_timers(struct miband_band *b, uint64_t now)
 {
 	uint8_t v[2];
 
-	if (b->hr_oneshot && b->hr_oneshot_at <= now && q_free(b) >= 1) {
-		b->last_bpm = live_bpm(b, now);
+	if (b->hr_oneshot && b->hr_oneshot_at <= now &&
+	    miband__band_q_free(b) >= 1) {
+		b->last_bpm = miband__band_live_bpm(b, now);
 		if (miband_encode_hr(v, sizeof(v), b->last_bpm) == 2)
-			(void)notify(b, MIBAND_CH_HR_MEAS, v, 2);
+			(void)miband__band_notify(b, MIBAND_CH_HR_MEAS, v, 2);
 		b->hr_oneshot = 0;
 		b->hr_oneshot_at = NEVER;
 	}
 	if (!b->hr_continuous)
 		return;
 	if (b->hr_stop_at <= now) {
-		if (q_free(b) < 1)
+		if (miband__band_q_free(b) < 1)
 			return;
 		b->hr_continuous = 0;
 		b->hr_next_at = NEVER;
 		b->hr_stop_at = NEVER;
-		(void)event(b, MIBAND_BAND_EV_HR_STOP);
+		(void)miband__band_event(b, MIBAND_BAND_EV_HR_STOP);
 		return;
 	}
-	if (b->hr_next_at <= now && q_free(b) >= 1) {
-		b->last_bpm = live_bpm(b, now);
+	if (b->hr_next_at <= now && miband__band_q_free(b) >= 1) {
+		b->last_bpm = miband__band_live_bpm(b, now);
 		if (miband_encode_hr(v, sizeof(v), b->last_bpm) == 2)
-			(void)notify(b, MIBAND_CH_HR_MEAS, v, 2);
+			(void)miband__band_notify(b, MIBAND_CH_HR_MEAS, v, 2);
 		/* A late call does not make up for lost seconds. */
-		b->hr_next_at = add_ms(now, HR_PERIOD_MS);
+		b->hr_next_at = miband__band_add_ms(now, HR_PERIOD_MS);
 	}
 }
 
@@ -1291,13 +831,14 @@ static void steps_timer(struct miband_band *b, uint64_t now)
 	int n;
 
 	if (!b->authed || !is_subscribed(b, MIBAND_CH_STEPS) ||
-	    b->steps_next_at > now || q_free(b) < 1)
+	    b->steps_next_at > now || miband__band_q_free(b) < 1)
 		return;
-	steps = steps_now(b, now);
+	steps = miband__band_steps_now(b, now);
 	if (steps != b->steps_base) {
-		n = encode_steps(b, now, v, sizeof(v));
+		n = miband__band_encode_steps(b, now, v, sizeof(v));
 		if (n > 0)
-			(void)notify(b, MIBAND_CH_STEPS, v, (size_t)n);
+			(void)miband__band_notify(b, MIBAND_CH_STEPS, v,
+						  (size_t)n);
 		b->steps_base = steps;
 	}
 	b->steps_next_at = next_minute_at(b, now);
@@ -1305,7 +846,7 @@ static void steps_timer(struct miband_band *b, uint64_t now)
 
 void miband_band_on_timeout(struct miband_band *b, uint64_t now)
 {
-	if (b->prompt && b->prompt_at <= now && q_free(b) >= 2) {
+	if (b->prompt && b->prompt_at <= now && miband__band_q_free(b) >= 2) {
 		/* Tap policies answer after the tap delay; otherwise the
 		 * prompt gave up: both end in 10 01 01 or 10 01 02. */
 		finish_prompt(b, b->cfg.pairing == MIBAND_PAIRING_ACCEPT, now);
@@ -1313,21 +854,22 @@ void miband_band_on_timeout(struct miband_band *b, uint64_t now)
 	if (!b->connected)
 		return;
 	if (!b->authed && !b->prompt && b->cfg.unauth_drop_ms &&
-	    add_ms(b->connected_at, b->cfg.unauth_drop_ms) <= now) {
+	    miband__band_add_ms(b->connected_at, b->cfg.unauth_drop_ms) <=
+		    now) {
 		struct miband__band_queued *e;
 
-		if (q_free(b) < 2)
+		if (miband__band_q_free(b) < 2)
 			return;
 		reset_link_state(b, now);
 		b->connected = 0;
-		(void)event(b, MIBAND_BAND_EV_UNAUTH_DROP);
+		(void)miband__band_event(b, MIBAND_BAND_EV_UNAUTH_DROP);
 		e = q_push(b, MIBAND_BAND_ACTION_DISCONNECT);
 		if (e)
 			e->reason = MIBAND_E_NOT_AUTHED;
 		return;
 	}
 	hr_timers(b, now);
-	fetch_pump(b, now);
+	miband__band_fetch_pump(b, now);
 	steps_timer(b, now);
 }
 
@@ -1336,30 +878,20 @@ void miband_band_on_timeout(struct miband_band *b, uint64_t now)
 int miband_band_emit_event(struct miband_band *b, uint8_t code, uint8_t arg,
 			   uint64_t now)
 {
-	uint8_t v[3];
-	size_t n = 1;
+	uint8_t v[4];
+	int n;
 
 	(void)now;
 	if (!b->connected)
 		return MIBAND_E_DISCONNECTED;
 	if (!b->authed)
 		return MIBAND_E_NOT_AUTHED;
-	if (q_free(b) < 1)
+	if (miband__band_q_free(b) < 1)
 		return MIBAND_E_NOSPACE;
-	v[0] = code;
-	switch (code) {
-	case MIBAND_DEV_SILENT_MODE:
-	case MIBAND_DEV_MUSIC:
-		v[n++] = arg;
-		break;
-	case MIBAND_DEV_MTU: /* 16 lo hi */
-		v[n++] = arg;
-		v[n++] = 0;
-		break;
-	default:
-		break;
-	}
-	return notify(b, MIBAND_CH_EVENTS, v, n);
+	n = miband_encode_device_event(v, sizeof(v), code, arg);
+	if (n < 0)
+		return n;
+	return miband__band_notify(b, MIBAND_CH_EVENTS, v, (size_t)n);
 }
 
 void miband_band_set_battery(struct miband_band *b, uint8_t level,

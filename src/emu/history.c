@@ -15,8 +15,18 @@
  *
  * Everything is integer hashing (no floats, no state), cheap enough to
  * recompute a day of minutes for the realtime step count.
+ *
+ * The fetch (PROTOCOL.md 5) lives here too: miband__band_fetch_write
+ * answers the client's 01 / 02 / 03 and miband__band_fetch_pump sends
+ * packets of FETCH_PER_PACKET samples from on_timeout, one per
+ * millisecond of virtual time, leaving FETCH_RESERVE ring slots free.
  */
+#include <string.h>
+
 #include "miband/band.h"
+#include "miband/codec.h"
+
+#include "band-int.h"
 
 #define DAY_MIN 1440u
 
@@ -181,4 +191,156 @@ uint32_t miband_history_steps_today(uint32_t seed, int64_t unix_s, int8_t tz)
 		sum += s.steps;
 	}
 	return sum;
+}
+
+/* ---- history fetch (PROTOCOL.md 5) ---- */
+
+static uint32_t history_first_minute(const struct miband_band *b)
+{
+	int64_t m =
+		b->cfg.start_unix / 60 - (int64_t)b->cfg.history_days * 1440;
+
+	return m < 0 ? 0u : (uint32_t)m;
+}
+
+/* First minute not yet complete on the band clock. */
+static uint32_t history_end_minute(const struct miband_band *b, uint64_t now)
+{
+	int64_t m = miband_band_clock(b, now) / 60;
+
+	if (m < 0)
+		return 0;
+	return m > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)m;
+}
+
+/* A refusal or an end of batch: 10 <cmd> <status>. */
+static void fetch_reply(struct miband_band *b, uint8_t cmd, uint8_t status)
+{
+	uint8_t reply[3];
+
+	if (miband_encode_fetch_reply(reply, sizeof(reply), cmd, status) == 3)
+		(void)miband__band_notify(b, MIBAND_CH_FETCH_CTL, reply, 3);
+}
+
+static int fetch_start(struct miband_band *b,
+		       const struct miband_fetch_request *f, uint64_t now)
+{
+	struct miband_time first;
+	uint32_t m, start, end, count = 0;
+	int64_t req;
+	uint8_t reply[16];
+	int n;
+
+	req = miband_time_to_unix(&f->since) / 60;
+	start = history_first_minute(b);
+	end = history_end_minute(b, now);
+	if (req < 0)
+		m = 0;
+	else if (req > (int64_t)UINT32_MAX)
+		m = UINT32_MAX;
+	else
+		m = (uint32_t)req;
+	if (m < start)
+		m = start;
+	/* Only activity (type 01) is kept; other types have nothing. */
+	if (f->type == MIBAND_FETCH_TYPE_ACTIVITY && m < end)
+		count = end - m < b->cfg.fetch_batch_max
+				? end - m
+				: b->cfg.fetch_batch_max;
+	miband_time_from_unix((int64_t)m * 60, b->cfg.tz, &first);
+	first.dow = 0;
+	n = miband_encode_fetch_reply_start(reply, sizeof(reply), 0x01, count,
+					    &first);
+	if (n < 0)
+		return MIBAND_ATT_UNLIKELY;
+	(void)miband__band_notify(b, MIBAND_CH_FETCH_CTL, reply, (size_t)n);
+	/* Nothing to send ends the round: a following 02 is refused. */
+	b->fetch_state = count ? FETCH_READY : FETCH_IDLE;
+	b->fetch_pos = m;
+	b->fetch_left = count;
+	b->fetch_counter = 0;
+	b->fetch_next_at = NEVER;
+	return MIBAND_ATT_OK;
+}
+
+int miband__band_fetch_write(struct miband_band *b, const uint8_t *data,
+			     size_t len, uint64_t now)
+{
+	struct miband_fetch_request f;
+	int r = miband_decode_fetch_request(data, len, &f);
+
+	if (r == MIBAND_E_UNSUPPORTED)
+		return MIBAND_ATT_OK;
+	if (r == MIBAND_E_MALFORMED)
+		return MIBAND_ATT_INVALID_LENGTH;
+	switch (r < 0 ? MIBAND_FETCH_CMD_START : f.cmd) {
+	case MIBAND_FETCH_CMD_START:
+		if (miband__band_q_free(b) < 1)
+			return MIBAND_ATT_UNLIKELY;
+		if (r < 0) { /* a date that is none: 10 01 04 */
+			fetch_reply(b, MIBAND_FETCH_CMD_START, 0x04);
+			b->fetch_state = FETCH_IDLE;
+			return MIBAND_ATT_OK;
+		}
+		return fetch_start(b, &f, now);
+	case MIBAND_FETCH_CMD_GO:
+		if (b->fetch_state != FETCH_READY) {
+			if (miband__band_q_free(b) < 1)
+				return MIBAND_ATT_UNLIKELY;
+			fetch_reply(b, MIBAND_FETCH_CMD_GO, 0x04);
+			return MIBAND_ATT_OK;
+		}
+		/* Packets (and the closing 10 02 01) go out from
+		 * on_timeout, paced by fetch_next_at. */
+		b->fetch_state = FETCH_SENDING;
+		b->fetch_next_at = now;
+		return MIBAND_ATT_OK;
+	case MIBAND_FETCH_CMD_ACK:
+		if (miband__band_q_free(b) < 2)
+			return MIBAND_ATT_UNLIKELY;
+		fetch_reply(b, MIBAND_FETCH_CMD_ACK, 0x01);
+		(void)miband__band_event(b, MIBAND_BAND_EV_FETCH_ACK);
+		b->fetch_state = FETCH_IDLE;
+		b->fetch_left = 0;
+		b->fetch_next_at = NEVER;
+		return MIBAND_ATT_OK;
+	}
+	return MIBAND_ATT_OK;
+}
+
+/* Sends history packets due by now while the ring has room. */
+void miband__band_fetch_pump(struct miband_band *b, uint64_t now)
+{
+	while (b->fetch_state == FETCH_SENDING && b->fetch_next_at <= now) {
+		uint8_t pkt[1 + FETCH_PER_PACKET * MIBAND_SAMPLE_LEN];
+		struct miband_sample s[FETCH_PER_PACKET];
+		uint32_t i, n;
+		int len;
+
+		if (!b->fetch_left) {
+			if (miband__band_q_free(b) < 1)
+				return;
+			fetch_reply(b, MIBAND_FETCH_CMD_GO, 0x01);
+			b->fetch_state = FETCH_DONE;
+			b->fetch_next_at = NEVER;
+			return;
+		}
+		if (miband__band_q_free(b) <= FETCH_RESERVE)
+			return;
+		n = b->fetch_left < FETCH_PER_PACKET ? b->fetch_left
+						     : FETCH_PER_PACKET;
+		for (i = 0; i < n; i++)
+			miband_history_sample(b->cfg.seed, b->fetch_pos + i,
+					      &s[i]);
+		len = miband_encode_fetch_packet(pkt, sizeof(pkt),
+						 b->fetch_counter, s, n);
+		if (len > 0)
+			(void)miband__band_notify(b, MIBAND_CH_FETCH_DATA, pkt,
+						  (size_t)len);
+		b->fetch_counter++;
+		b->fetch_pos += n;
+		b->fetch_left -= n;
+		/* One packet per millisecond of virtual time. */
+		b->fetch_next_at = miband__band_add_ms(b->fetch_next_at, 1);
+	}
 }

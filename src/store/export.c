@@ -274,21 +274,60 @@ int miband_store_daily(struct miband_store *st,
 		       int32_t utc_offset_min, miband_store_day_fn fn,
 		       void *user_data)
 {
+	struct miband_store_zone z = { 0, utc_offset_min };
+
+	return miband_store_daily_zoned(st, q, &z, 1, fn, user_data);
+}
+
+/* "CASE WHEN s.minute >= T THEN O ... ELSE O0 END": the offset of a
+ * minute, from the zone's segments (sorted, checked by the caller). */
+static void offset_expr(const struct miband_store_zone *z, size_t n,
+			char *buf, size_t cap)
+{
+	size_t o, i;
+
+	if (n == 1) {
+		snprintf(buf, cap, "%ld", (long)z[0].offset_min);
+		return;
+	}
+	o = (size_t)snprintf(buf, cap, "CASE");
+	for (i = n; i-- > 1 && o < cap;)
+		o += (size_t)snprintf(buf + o, cap - o,
+				      " WHEN s.minute >= %lu THEN %ld",
+				      (unsigned long)z[i].from_minute,
+				      (long)z[i].offset_min);
+	if (o < cap)
+		snprintf(buf + o, cap - o, " ELSE %ld END",
+			 (long)z[0].offset_min);
+}
+
+int miband_store_daily_zoned(struct miband_store *st,
+			     const struct miband_store_query *q,
+			     const struct miband_store_zone *zone, size_t n,
+			     miband_store_day_fn fn, void *user_data)
+{
 	static const struct miband_store_query all;
 	struct miband_store_day d;
-	char where[128], sql[1536];
+	char where[128], off[MIBAND_STORE_ZONE_MAX * 48 + 32];
+	char sql[1536 + sizeof(off)];
 	sqlite3_stmt *s;
+	size_t i;
 	int rc, r = 0;
 
-	if (!st || !fn || utc_offset_min <= -1440 || utc_offset_min >= 1440)
+	if (!st || !fn || !zone || n < 1 || n > MIBAND_STORE_ZONE_MAX)
 		return MIBAND_E_INVAL;
+	for (i = 0; i < n; i++)
+		if (zone[i].offset_min <= -1440 || zone[i].offset_min >= 1440 ||
+		    (i && zone[i].from_minute <= zone[i - 1].from_minute))
+			return MIBAND_E_INVAL;
 	if (!q)
 		q = &all;
 	where_clause(q, where, sizeof(where));
+	offset_expr(zone, n, off, sizeof(off));
 	/* HR 1..254 is measured (0 and 0xff: nothing); kind & 15 per
 	 * enum miband_activity_kind */
 	snprintf(sql, sizeof(sql),
-		 "SELECT s.band, b.address, (s.minute + ?4) / 1440 AS day,"
+		 "SELECT s.band, b.address, (s.minute + %s) / 1440 AS day,"
 		 " count(*), sum(s.steps),"
 		 " sum((s.kind & 15) IN (1, 2, 4) OR s.steps > 0),"
 		 " sum(s.heart_rate BETWEEN 1 AND 254),"
@@ -302,12 +341,11 @@ int miband_store_daily(struct miband_store *st,
 		 " sum((s.kind & 15) = 12), sum((s.kind & 15) = 3)"
 		 " FROM samples s JOIN bands b ON b.id = s.band %s"
 		 " GROUP BY s.band, day ORDER BY s.band, day",
-		 where);
+		 off, where);
 	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return miband__store_fail(st, rc, "daily");
 	bind_query(s, q);
-	sqlite3_bind_int(s, 4, utc_offset_min);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&d, 0, sizeof(d));
 		d.band = sqlite3_column_int64(s, 0);

@@ -43,8 +43,14 @@
 
 int miband__store_fail(struct miband_store *st, int rc, const char *what)
 {
-	snprintf(st->err, sizeof(st->err), "%s: %s (%s)", what,
-		 st->db ? sqlite3_errmsg(st->db) : "", sqlite3_errstr(rc));
+	const char *m = st->db ? sqlite3_errmsg(st->db) : "";
+	const char *e = sqlite3_errstr(rc);
+
+	/* SQLite's message is often its code's text: say it once */
+	if (!*m || !strcmp(m, e))
+		snprintf(st->err, sizeof(st->err), "%s: %s", what, e);
+	else
+		snprintf(st->err, sizeof(st->err), "%s: %s (%s)", what, m, e);
 	return MIBAND_E_DB;
 }
 
@@ -143,6 +149,52 @@ static const char *const stmt_sql[MIBAND__ST_COUNT] = {
 		" samples = samples + excluded.samples",
 };
 
+/*
+ * Read-only: no WAL switch, no migration.  A WAL database in a folder we
+ * may not write cannot get its -shm file; then it is opened immutable
+ * (no locks: nobody can write there either).
+ */
+static int open_read_only(struct miband_store *st, const char *path)
+{
+	char uri[4200 * 3 + 32], *o = uri;
+	const char *p;
+	int64_t v;
+	int rc, r;
+
+	rc = sqlite3_open_v2(path, &st->db,
+			     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK && query_int(st, "PRAGMA user_version", &v) == 0)
+		goto version;
+	sqlite3_close(st->db);
+	st->db = NULL;
+	o += sprintf(o, "file:");
+	for (p = path; *p && o < uri + sizeof(uri) - 32; p++) {
+		if (*p == '?' || *p == '#' || *p == '%')
+			o += sprintf(o, "%%%02X", (unsigned char)*p);
+		else
+			*o++ = *p;
+	}
+	sprintf(o, "?immutable=1");
+	rc = sqlite3_open_v2(uri, &st->db,
+			     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+				     SQLITE_OPEN_URI,
+			     NULL);
+	if (rc != SQLITE_OK)
+		return rc == SQLITE_CANTOPEN ? MIBAND_E_IO : MIBAND_E_DB;
+	r = query_int(st, "PRAGMA user_version", &v);
+	if (r < 0)
+		return r;
+version:
+	if (v != MIBAND_STORE_SCHEMA_VERSION) {
+		snprintf(st->err, sizeof(st->err),
+			 "schema version %lld, this program reads %d (a "
+			 "read-only database is not migrated)",
+			 (long long)v, MIBAND_STORE_SCHEMA_VERSION);
+		return MIBAND_E_DB_SCHEMA;
+	}
+	return 0;
+}
+
 int miband_store_open(const char *path, unsigned flags,
 		      struct miband_store **ret)
 {
@@ -154,11 +206,18 @@ int miband_store_open(const char *path, unsigned flags,
 
 	if (!path || !ret)
 		return MIBAND_E_INVAL;
-	if ((flags & MIBAND_STORE_NO_CREATE) && stat(path, &sb) < 0)
+	if ((flags & (MIBAND_STORE_NO_CREATE | MIBAND_STORE_READ_ONLY)) &&
+	    stat(path, &sb) < 0)
 		return MIBAND_E_IO;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return MIBAND_E_IO;
+	if (flags & MIBAND_STORE_READ_ONLY) {
+		r = open_read_only(st, path);
+		if (r < 0)
+			goto fail;
+		goto prepare;
+	}
 	/* NOMUTEX: a handle is used by one thread at a time (store.h) */
 	rc = sqlite3_open_v2(path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
@@ -195,6 +254,7 @@ int miband_store_open(const char *path, unsigned flags,
 	r = migrate(st);
 	if (r < 0)
 		goto fail;
+prepare:
 	for (i = 0; i < MIBAND__ST_COUNT; i++) {
 		rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
 					SQLITE_PREPARE_PERSISTENT, &st->st[i],
@@ -346,6 +406,33 @@ int miband_store_sync_state(struct miband_store *st, int64_t band,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return miband__store_fail(st, rc, "sync state");
 	*ret = s;
+	return 0;
+}
+
+int miband_store_last_before(struct miband_store *st, int64_t band,
+			     uint32_t before, bool *ret_has,
+			     uint32_t *ret_minute)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (!st || !ret_has || !ret_minute)
+		return MIBAND_E_INVAL;
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT max(minute) FROM samples"
+				" WHERE band = ?1 AND minute < ?2",
+				-1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return miband__store_fail(st, rc, "last minute");
+	sqlite3_bind_int64(q, 1, band);
+	sqlite3_bind_int64(q, 2, before);
+	rc = sqlite3_step(q);
+	*ret_has = rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
+	if (*ret_has)
+		*ret_minute = (uint32_t)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return miband__store_fail(st, rc, "last minute");
 	return 0;
 }
 

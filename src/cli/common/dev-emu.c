@@ -24,7 +24,11 @@
  * host's (both for tests and demos).  MIBANDCTL_EMU_FAULT=KIND:N breaks
  * the Nth (from 0) history data packet of the run: drop, corrupt (its
  * counter), disconnect, or stall (nothing more is delivered) -- for the
- * history tests (docs/TESTING.md).
+ * history tests (docs/TESTING.md).  MIBANDCTL_EMU_ERASE=1 makes the band
+ * erase what it acknowledged (a watermark in the state file, applied by
+ * moving a fetch's start), MIBANDCTL_EMU_KILL=N SIGKILLs the process
+ * before the Nth history packet, and MIBANDCTL_EMU_BATCH=N sets the
+ * samples per fetch round: all three through the same link filter.
  *
  * The emulated wearer answers the pairing prompt by opts->emu_pairing
  * (accept after 1.5 s, decline, or never: then the client's deadline
@@ -34,6 +38,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +51,7 @@
 #include "common/device.h"
 #include "common/keys.h"
 #include "common/output.h"
+#include "common/paths.h"
 #include "common/trace.h"
 
 #define WEARER_PERIOD_MS 5000u
@@ -60,6 +66,7 @@ struct emu_state {
 	int8_t tz;
 	bool has_key;
 	uint8_t key[16];
+	uint32_t erased; /* MIBANDCTL_EMU_ERASE: history before it is gone */
 };
 
 struct dev_emu {
@@ -80,57 +87,24 @@ struct dev_emu {
 	unsigned wearer_step;
 	int fault;             /* MIBANDCTL_EMU_FAULT kind, 0 = none */
 	unsigned fault_at, data_packets;
+	bool erase;            /* MIBANDCTL_EMU_ERASE */
+	bool kill;             /* MIBANDCTL_EMU_KILL given */
+	unsigned kill_at, history_packets;
 };
 
 /* ---- state on disk ---- */
 
 static int state_dir(const struct mb_device_opts *opts, char *buf, size_t cap)
 {
-	const char *x = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
 	int n;
 
-	if (opts->state_dir)
-		n = snprintf(buf, cap, "%s", opts->state_dir);
-	else if (x && x[0] == '/')
-		n = snprintf(buf, cap, "%s/miband/emu", x);
-	else if (home && home[0] == '/')
-		n = snprintf(buf, cap, "%s/.local/state/miband/emu", home);
-	else {
-		mb_error_detail("cannot find where to keep the emulated band: "
-				"set HOME or XDG_STATE_HOME");
-		return MIBAND_E_IO;
-	}
+	if (!opts->state_dir)
+		return mb_xdg_dir("XDG_STATE_HOME", ".local/state",
+				  "miband/emu", buf, cap);
+	n = snprintf(buf, cap, "%s", opts->state_dir);
 	if (n < 0 || (size_t)n >= cap) {
 		mb_error_detail("the emulated band's state path is too long");
 		return MIBAND_E_IO;
-	}
-	return 0;
-}
-
-/* mkdir -p with 0700 for what it creates. */
-static int make_dirs(const char *dir)
-{
-	char path[4096];
-	char *p;
-
-	snprintf(path, sizeof(path), "%s", dir);
-	for (p = path + 1;; p++) {
-		if (*p && *p != '/')
-			continue;
-		{
-			char c = *p;
-
-			*p = 0;
-			if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-				mb_error_detail("cannot create %s: %s", path,
-						strerror(errno));
-				return MIBAND_E_IO;
-			}
-			*p = c;
-		}
-		if (!*p)
-			break;
 	}
 	return 0;
 }
@@ -195,6 +169,8 @@ static int state_load(struct dev_emu *e)
 			}
 		} else if (!strcmp(line, "key")) {
 			e->st.has_key = mb_key_parse(val, e->st.key) == 0;
+		} else if (!strcmp(line, "erased")) {
+			e->st.erased = (uint32_t)strtoul(val, NULL, 10);
 		}
 	}
 	miband_wipe(buf, sizeof(buf));
@@ -207,7 +183,7 @@ static int state_save(struct dev_emu *e)
 	int fd, n, i;
 	bool ok;
 
-	if (make_dirs(e->dir) < 0)
+	if (mb_make_dirs(e->dir) < 0)
 		return MIBAND_E_IO;
 	n = snprintf(text, sizeof(text),
 		     "# mibandctl emulated band: its state between commands\n"
@@ -219,6 +195,9 @@ static int state_save(struct dev_emu *e)
 	if (e->st.has_tz)
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "tz %d\n",
 			      e->st.tz);
+	if (e->st.erased)
+		n += snprintf(text + n, sizeof(text) - (size_t)n,
+			      "erased %u\n", (unsigned)e->st.erased);
 	if (e->st.has_key) {
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "key ");
 		for (i = 0; i < 16; i++)
@@ -463,7 +442,50 @@ static void on_packet(enum miband_link_dir dir, int kind,
 		   shown < len ? " <redacted>" : "");
 }
 
-/* MIBANDCTL_EMU_FAULT: kinds 1 drop, 2 corrupt, 3 disconnect, 4 stall. */
+/*
+ * MIBANDCTL_EMU_ERASE: the band erases what it acknowledged (PROTOCOL.md:
+ * UNCONFIRMED, a real band may).  When the 03 reaches the band, every
+ * minute before the next one it would send is gone (kept in the state
+ * file at once, as a band's flash); a fetch from before that starts
+ * there.
+ */
+static void erase_filter(struct dev_emu *e, enum miband_link_dir dir,
+			 int kind, enum miband_channel ch, uint8_t *data,
+			 size_t len)
+{
+	struct miband_time t;
+	int64_t m;
+
+	if (!e->erase || dir != MIBAND_LINK_TO_BAND ||
+	    ch != MIBAND_CH_FETCH_CTL || kind != MIBAND_ACTION_WRITE || !len)
+		return;
+	if (data[0] == 0x03 && e->band.fetch_pos > e->st.erased) {
+		e->st.erased = e->band.fetch_pos;
+		state_capture(e);
+		if (state_save(e) < 0)
+			mb_note("%s: warning: cannot save the emulated band's "
+				"state in %s",
+				MB_PROG, e->dir);
+		mb_verbose("emu: the band erased its history before minute %u",
+			   (unsigned)e->st.erased);
+	}
+	if (data[0] != 0x01 || len != 10 ||
+	    miband_decode_datetime7(data + 2, 7, &t) < 0)
+		return;
+	t.tz = (int8_t)data[9];
+	m = miband_time_to_unix(&t) / 60;
+	if (m >= (int64_t)e->st.erased)
+		return;
+	miband_time_from_unix((int64_t)e->st.erased * 60, t.tz, &t);
+	miband_encode_datetime7(data + 2, 7, &t);
+}
+
+/*
+ * The link's filter: MIBANDCTL_EMU_ERASE, MIBANDCTL_EMU_KILL (SIGKILL the
+ * whole process just before the Nth, from 0, history packet enters the
+ * link: fetch control writes and notifications, data packets) and
+ * MIBANDCTL_EMU_FAULT (kinds 1 drop, 2 corrupt, 3 disconnect, 4 stall).
+ */
 static enum miband_link_verdict on_fault(enum miband_link_dir dir, int kind,
 					 enum miband_channel ch,
 					 uint8_t *data, size_t *len,
@@ -471,6 +493,13 @@ static enum miband_link_verdict on_fault(enum miband_link_dir dir, int kind,
 {
 	struct dev_emu *e = user_data;
 
+	if ((ch == MIBAND_CH_FETCH_CTL || ch == MIBAND_CH_FETCH_DATA) &&
+	    (kind == MIBAND_ACTION_WRITE || kind == MIBAND_ACTION_EVENT) &&
+	    e->kill && e->history_packets++ == e->kill_at)
+		raise(SIGKILL);
+	erase_filter(e, dir, kind, ch, data, *len);
+	if (!e->fault)
+		return MIBAND_LINK_PASS;
 	if (e->fault == 4 && e->data_packets > e->fault_at)
 		return MIBAND_LINK_DROP;
 	if (dir != MIBAND_LINK_TO_CLIENT || ch != MIBAND_CH_FETCH_DATA ||
@@ -496,6 +525,13 @@ static void parse_fault(struct dev_emu *e)
 			e->fault_at = (unsigned)strtoul(f + strlen(kinds[i]),
 							NULL, 10);
 		}
+	f = getenv("MIBANDCTL_EMU_ERASE");
+	e->erase = f && !strcmp(f, "1");
+	f = getenv("MIBANDCTL_EMU_KILL");
+	if (f && *f) {
+		e->kill = true;
+		e->kill_at = (unsigned)strtoul(f, NULL, 10);
+	}
 }
 
 /* ---- the device ops ---- */
@@ -521,7 +557,7 @@ static int emu_run(struct mb_device *d, struct miband_session *s,
 		lc.trace = on_packet;
 		lc.user_data = e;
 		parse_fault(e);
-		if (e->fault)
+		if (e->fault || e->erase || e->kill)
 			lc.filter = on_fault;
 		r = miband_link_init(&e->link, &lc, s, &e->band, 0);
 		if (r < 0)
@@ -599,10 +635,19 @@ static void emu_close(struct mb_device *d)
 	free(e);
 }
 
+/* The host clock of the emulated world: real, or MIBANDCTL_EMU_CLOCK. */
+static int64_t emu_host_time(struct mb_device *d)
+{
+	struct dev_emu *e = (struct dev_emu *)d;
+
+	return e->host_start + (int64_t)(emu_now(d) / 1000u);
+}
+
 static const struct mb_device_ops emu_ops = {
 	.run = emu_run,
 	.now = emu_now,
 	.close = emu_close,
+	.host_time = emu_host_time,
 };
 
 int mb_device_open_emu(const struct mb_device_opts *opts,
@@ -636,7 +681,7 @@ int mb_device_open_emu(const struct mb_device_opts *opts,
 		goto fail;
 	}
 	e->st.model = opts->model;
-	r = make_dirs(e->dir);
+	r = mb_make_dirs(e->dir);
 	if (r < 0)
 		goto fail;
 
@@ -651,6 +696,9 @@ int mb_device_open_emu(const struct mb_device_opts *opts,
 	bc.battery_level = e->st.battery;
 	bc.start_unix = e->host_start + e->st.clock_offset;
 	bc.tz = e->st.has_tz ? e->st.tz : host_tz(bc.start_unix);
+	speed = getenv("MIBANDCTL_EMU_BATCH"); /* samples per fetch round */
+	if (speed && atoi(speed) > 0)
+		bc.fetch_batch_max = (uint32_t)atoi(speed);
 	r = miband_band_init(&e->band, &bc, e->st.has_key ? e->st.key : NULL,
 			     0);
 	if (r < 0)

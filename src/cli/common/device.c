@@ -14,6 +14,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/device.h"
 #include "common/keys.h"
@@ -80,6 +81,11 @@ int mb_device_run(struct mb_device *d, struct miband_session *s,
 uint64_t mb_device_now(struct mb_device *d)
 {
 	return d->ops->now(d);
+}
+
+int64_t mb_device_host_time(struct mb_device *d)
+{
+	return d->ops->host_time ? d->ops->host_time(d) : (int64_t)time(NULL);
 }
 
 enum miband_model mb_device_model(struct mb_device *d)

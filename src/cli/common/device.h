@@ -49,6 +49,9 @@ int mb_device_run(struct mb_device *d, struct miband_session *s,
 uint64_t mb_device_now(struct mb_device *d);
 /* Model reported/assumed for the device. */
 enum miband_model mb_device_model(struct mb_device *d);
+/* The host's wall clock (unix s) as the band's peer sees it: time(NULL),
+ * or the emulated host clock (MIBANDCTL_EMU_CLOCK) of --device emu. */
+int64_t mb_device_host_time(struct mb_device *d);
 /* Disconnects and frees; saves emu band state. */
 void mb_device_close(struct mb_device *d);
 
@@ -65,6 +68,7 @@ struct mb_device_ops {
 		   uint64_t deadline_ms, struct miband_event *ret_ev);
 	uint64_t (*now)(struct mb_device *d);
 	void (*close)(struct mb_device *d);
+	int64_t (*host_time)(struct mb_device *d); /* NULL: time(NULL) */
 };
 struct mb_device {
 	const struct mb_device_ops *ops;

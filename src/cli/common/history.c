@@ -19,6 +19,7 @@
  * running sync does not block them).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,53 +29,29 @@
 
 #include "common/history.h"
 #include "common/output.h"
+#include "common/paths.h"
+#include "common/zone.h"
 #include "miband/store.h"
 
 /* Longest wait for any event of a request (device clock). */
 #define MB_HISTORY_GUARD_MS 120000u
+/* How far the band's clock may be off the host's for a sync. */
+#define MB_HISTORY_CLOCK_SKEW_S (5 * 60)
 
 /* ---- paths and times ---- */
 
-static int mkdir_p(char *path, mode_t mode)
-{
-	char *p;
-
-	for (p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(path, mode) < 0 && errno != EEXIST) {
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 int mb_history_db_path(char *buf, size_t cap, bool create)
 {
-	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
 	char dir[4096];
-	int n;
+	int n, r;
 
-	/* XDG: a relative XDG_DATA_HOME is invalid and ignored */
-	if (xdg && xdg[0] == '/')
-		n = snprintf(dir, sizeof(dir), "%s/miband", xdg);
-	else if (home && home[0])
-		n = snprintf(dir, sizeof(dir), "%s/.local/share/miband", home);
-	else {
-		mb_error_detail("neither XDG_DATA_HOME nor HOME is set: pass "
-				"--db FILE");
-		return MIBAND_E_IO;
-	}
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return MIBAND_E_NOSPACE;
-	if (create && mkdir_p(dir, 0700) < 0) {
-		mb_error_detail("cannot create %s: %s", dir, strerror(errno));
-		return MIBAND_E_IO;
+	r = mb_xdg_dir("XDG_DATA_HOME", ".local/share", "miband", dir,
+		       sizeof(dir));
+	if (r == 0 && create)
+		r = mb_make_dirs(dir);
+	if (r < 0) {
+		mb_error_hint("or pass --db FILE");
+		return r;
 	}
 	n = snprintf(buf, cap, "%s/miband.db", dir);
 	if (n < 0 || (size_t)n >= cap)
@@ -94,7 +71,8 @@ static int digits(const char *p, int n)
 	return v;
 }
 
-int mb_history_parse_time(const char *s, int64_t *ret_unix)
+/* utc: a time without a zone is UTC (stats --utc), not local time. */
+static int parse_time(const char *s, bool utc, int64_t *ret_unix)
 {
 	struct miband_time t;
 	int y, mo, d, h = 0, mi = 0, sec = 0, oh, om = 0, sign;
@@ -132,7 +110,7 @@ int mb_history_parse_time(const char *s, int64_t *ret_unix)
 	t.second = (uint8_t)sec;
 	if (miband_time_valid(&t) < 0)
 		return MIBAND_E_BAD_TIME;
-	if (!*p) {
+	if (!*p && !utc) {
 		/* local time, DST as the C library knows it */
 		struct tm tm;
 		time_t lt;
@@ -154,7 +132,7 @@ int mb_history_parse_time(const char *s, int64_t *ret_unix)
 	u = (int64_t)miband_days_from_civil(y, (unsigned)mo, (unsigned)d) *
 		    86400 +
 	    h * 3600 + mi * 60 + sec;
-	if (p[0] == 'Z' && !p[1]) {
+	if (!*p || (p[0] == 'Z' && !p[1])) {
 		*ret_unix = u;
 		return 0;
 	}
@@ -172,6 +150,11 @@ int mb_history_parse_time(const char *s, int64_t *ret_unix)
 		return MIBAND_E_BAD_TIME;
 	*ret_unix = u - sign * (oh * 3600 + om * 60);
 	return 0;
+}
+
+int mb_history_parse_time(const char *s, int64_t *ret_unix)
+{
+	return parse_time(s, false, ret_unix);
 }
 
 /* "2025-11-24T16:00:00Z" */
@@ -210,32 +193,122 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int open_store(const char *db, bool create, struct miband_store **st)
+/*
+ * sync writes: SQLite needs to write the file and to create its -wal and
+ * -shm files next to it.  Says which of them it cannot, before SQLite
+ * fails with a message about something else.
+ */
+static int check_writable(const char *path)
 {
-	char path[4096];
-	int r;
+	char dir[4096], *slash;
+	struct stat sb;
 
-	if (!db) {
-		r = mb_history_db_path(path, sizeof(path), create);
-		if (r < 0)
-			return r;
-		db = path;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		mb_error_detail("cannot create the activity database %s: the "
+				"folder %s %s",
+				path, dir,
+				errno == ENOENT ? "does not exist" :
+						  "is not a folder");
+		return MIBAND_E_IO;
 	}
-	r = miband_store_open(db, create ? 0 : MIBAND_STORE_NO_CREATE, st);
-	if (r == MIBAND_E_IO && !create) {
+	if (access(dir, W_OK | X_OK) < 0) {
+		mb_error_detail("cannot write the activity database %s: "
+				"permission denied on its folder %s (SQLite "
+				"creates its journal files there)",
+				path, dir);
+		return MIBAND_E_IO;
+	}
+	if (access(path, F_OK) == 0 && access(path, R_OK | W_OK) < 0) {
+		mb_error_detail("cannot write the activity database %s: "
+				"permission denied",
+				path);
+		return MIBAND_E_IO;
+	}
+	return 0;
+}
+
+/* --db, or the default file (its folder made if create); path: 4096. */
+static int db_file(const char *db, bool create, char *path)
+{
+	if (db) {
+		snprintf(path, 4096, "%s", db);
+		return 0;
+	}
+	return mb_history_db_path(path, 4096, create);
+}
+
+/*
+ * Opens the database: to write (sync; created if needed) or read only
+ * (export, stats: they work on a read-only file and folder).  The path
+ * opened is left in path (4096 bytes).
+ */
+static int open_store(const char *db, bool write, struct miband_store **st,
+		      char *path)
+{
+	int r = db_file(db, write, path);
+
+	if (r < 0)
+		return r;
+	if (write && (r = check_writable(path)) < 0)
+		return r;
+	if (!write && access(path, F_OK) < 0 && errno == ENOENT) {
 		mb_error_detail("no activity database at %s yet: run "
 				"`mibandctl sync --device D` first",
-				db);
-		return r;
+				path);
+		return MIBAND_E_IO;
 	}
+	if (!write && access(path, R_OK) < 0) {
+		mb_error_detail("cannot read the activity database %s: %s",
+				path,
+				errno == EACCES ? "permission denied" :
+						  strerror(errno));
+		return MIBAND_E_IO;
+	}
+	r = miband_store_open(path, write ? 0 : MIBAND_STORE_READ_ONLY, st);
 	if (r == MIBAND_E_IO)
-		mb_error_detail("cannot open %s: %s", db, strerror(errno));
+		mb_error_detail("cannot open the activity database %s: %s",
+				path, strerror(errno));
 	else if (r == MIBAND_E_DB_SCHEMA)
 		mb_error_detail("%s has a newer schema than this mibandctl "
 				"knows: upgrade libmiband",
-				db);
+				path);
 	else if (r < 0)
-		mb_error_detail("%s: %s", db, "not a usable SQLite database");
+		mb_error_detail("%s is not a usable SQLite database", path);
+	return r;
+}
+
+/*
+ * A database operation failed with r: a damaged file is said so, with
+ * what to do (docs/SCHEMA.md, "A damaged database"); anything else with
+ * SQLite's message.
+ */
+static int db_failed(struct miband_store *st, const char *path, int r,
+		     bool syncing)
+{
+	if (r != MIBAND_E_DB)
+		return r;
+	mb_error_detail("the activity database %s failed: %s", path,
+			miband_store_errmsg(st));
+	if (miband_store_check(st) == 0)
+		return r;
+	mb_error_detail("the activity database %s is damaged (%s)%s", path,
+			miband_store_errmsg(st),
+			syncing ? "; nothing was fetched from the band or "
+				  "acknowledged to it" :
+				  "");
+	mb_error_hint("move it away: mv '%s' '%s.damaged'; the next sync "
+		      "starts a new database with what the band still holds, "
+		      "and docs/SCHEMA.md (\"A damaged database\") says how "
+		      "to salvage the old one",
+		      path, path);
 	return r;
 }
 
@@ -302,6 +375,7 @@ static int only(const struct mb_history_args *a, const char *cmd,
 
 int mb_history_sync_check(const struct mb_history_args *a)
 {
+	char path[4096];
 	int64_t t;
 	int r = only(a, "sync",
 		     BIT(MB_HISTORY_LO_SINCE) | BIT(MB_HISTORY_LO_KEEP) |
@@ -314,7 +388,9 @@ int mb_history_sync_check(const struct mb_history_args *a)
 				miband_strerror(MIBAND_E_BAD_TIME));
 		return MIBAND_E_BAD_TIME;
 	}
-	return 0;
+	/* before the band is even connected */
+	r = db_file(a->db, true, path);
+	return r < 0 ? r : check_writable(path);
 }
 
 bool mb_history_fetch_ack(const struct mb_history_args *a)
@@ -469,6 +545,30 @@ static int band_clock(struct mb_device *d, struct miband_session *s,
 	return 0;
 }
 
+/*
+ * A band whose clock is off stores its minutes at the wrong times, and a
+ * clock ahead would move the resume point into the future, past minutes
+ * a later sync then never asks for: refuse, before anything is fetched.
+ */
+static int check_clock(int64_t band_now, int64_t host_now)
+{
+	int64_t d = band_now - host_now;
+	char b[32], h[32];
+
+	if (d <= MB_HISTORY_CLOCK_SKEW_S && d >= -MB_HISTORY_CLOCK_SKEW_S)
+		return 0;
+	local_minute(b, sizeof(b), (uint32_t)(band_now / 60));
+	local_minute(h, sizeof(h), (uint32_t)(host_now / 60));
+	mb_error_detail("the band's clock (%s) is %lld minutes %s this "
+			"computer's (%s): its history would be stored at the "
+			"wrong times; nothing was fetched",
+			b, (long long)((d < 0 ? -d : d) / 60),
+			d > 0 ? "ahead of" : "behind", h);
+	mb_error_hint("set the band's clock with `mibandctl time --sync`, "
+		      "then sync again");
+	return MIBAND_E_STATE;
+}
+
 /* One fetch request to its final event.  *ret_got: samples received. */
 static int sync_request(struct mb_device *d, struct miband_session *s,
 			struct miband_store_ingest *in, struct progress *p,
@@ -595,10 +695,13 @@ int mb_history_sync(struct mb_device *d, struct miband_session *s,
 {
 	struct miband_store_sync_state ss;
 	struct miband_store_ingest in;
+	char path[4096];
 	struct miband_store *st = NULL;
 	struct progress p;
-	uint32_t since, band_min;
-	int64_t band, band_now, t;
+	uint32_t since, band_min, host_min, last;
+	int64_t band, band_now, host_now, t;
+	char x[32];
+	bool has;
 	uint64_t got;
 	unsigned requests = 0;
 	int r;
@@ -606,9 +709,15 @@ int mb_history_sync(struct mb_device *d, struct miband_session *s,
 	r = mb_history_sync_check(a);
 	if (r < 0)
 		return r;
-	r = open_store(a->db, true, &st);
+	r = open_store(a->db, true, &st, path);
 	if (r < 0)
 		return r;
+	/* never acknowledge to a band into a damaged database */
+	r = miband_store_check(st);
+	if (r < 0) {
+		r = db_failed(st, path, r, true);
+		goto out;
+	}
 	r = miband_store_band(st, address, model, &band);
 	if (r == 0)
 		r = miband_store_sync_state(st, band, &ss);
@@ -622,11 +731,32 @@ int mb_history_sync(struct mb_device *d, struct miband_session *s,
 	if (r < 0)
 		goto out;
 	band_min = band_now <= 0 ? 0 : (uint32_t)(band_now / 60);
+	host_now = mb_device_host_time(d);
+	r = check_clock(band_now, host_now);
+	if (r < 0)
+		goto out;
+	host_min = host_now <= 0 ? 0 : (uint32_t)(host_now / 60);
 	if (a->since) {
 		mb_history_parse_time(a->since, &t);
 		since = t <= 0 ? 0 : (uint32_t)(t / 60);
-	} else if (ss.has_data) {
+	} else if (ss.has_data && ss.last_minute < host_min) {
 		since = ss.last_minute + 1;
+	} else if (ss.has_data) {
+		/* minutes stored from a band clock that was ahead: resume
+		 * after the newest one that is not in the future */
+		r = miband_store_last_before(st, band, host_min + 1, &has,
+					     &last);
+		if (r < 0) {
+			mb_error_detail("the activity database failed: %s",
+					miband_store_errmsg(st));
+			goto out;
+		}
+		since = has ? last + 1 : host_min;
+		local_minute(x, sizeof(x), ss.last_minute);
+		mb_note("%s: the database holds minutes of %s up to %s, in the "
+			"future (the band's clock was ahead): resuming from "
+			"the last minute before now",
+			MB_PROG, address, x);
 	} else {
 		since = band_min > MB_HISTORY_FIRST_DAYS * 1440u
 				? band_min - MB_HISTORY_FIRST_DAYS * 1440u
@@ -680,7 +810,7 @@ static int make_query(struct miband_store *st, const struct mb_history_args *a,
 
 	memset(q, 0, sizeof(*q));
 	if (a->from) {
-		if (mb_history_parse_time(a->from, &t) < 0) {
+		if (parse_time(a->from, a->utc, &t) < 0) {
 			mb_error_detail("--from '%s': %s", a->from,
 					miband_strerror(MIBAND_E_BAD_TIME));
 			return MIBAND_E_BAD_TIME;
@@ -689,7 +819,7 @@ static int make_query(struct miband_store *st, const struct mb_history_args *a,
 		q->from_minute = t <= 0 ? 0 : (uint32_t)((t + 59) / 60);
 	}
 	if (a->to) {
-		if (mb_history_parse_time(a->to, &t) < 0) {
+		if (parse_time(a->to, a->utc, &t) < 0) {
 			mb_error_detail("--to '%s': %s", a->to,
 					miband_strerror(MIBAND_E_BAD_TIME));
 			return MIBAND_E_BAD_TIME;
@@ -741,6 +871,7 @@ int mb_history_export(const struct mb_history_args *a)
 	struct miband_store_query q;
 	struct miband_store *st;
 	uint64_t rows = 0;
+	char path[4096];
 	int r;
 
 	r = only(a, "export",
@@ -754,7 +885,7 @@ int mb_history_export(const struct mb_history_args *a)
 				a->format);
 		return MIBAND_E_INVAL;
 	}
-	r = open_store(a->db, false, &st);
+	r = open_store(a->db, false, &st, path);
 	if (r < 0)
 		return r;
 	r = make_query(st, a, &q);
@@ -767,7 +898,7 @@ int mb_history_export(const struct mb_history_args *a)
 			mb_error_detail("writing the export failed: %s",
 					strerror(errno));
 		else if (r < 0)
-			mb_error_detail("%s", miband_store_errmsg(st));
+			db_failed(st, path, r, false);
 	}
 	miband_store_close(st);
 	if (r == 0)
@@ -835,9 +966,7 @@ int mb_history_stats(const struct mb_history_args *a)
 	struct miband_store_query q;
 	struct miband_store *st;
 	bool any = false;
-	struct tm tm;
-	time_t now = time(NULL);
-	int32_t off = 0;
+	char path[4096];
 	int r;
 
 	r = only(a, "stats",
@@ -846,19 +975,14 @@ int mb_history_stats(const struct mb_history_args *a)
 			 BIT(MB_HISTORY_LO_UTC));
 	if (r < 0)
 		return r;
-	if (!a->utc) {
-		localtime_r(&now, &tm);
-		off = (int32_t)(tm.tm_gmtoff / 60);
-	}
-	r = open_store(a->db, false, &st);
+	r = open_store(a->db, false, &st, path);
 	if (r < 0)
 		return r;
 	r = make_query(st, a, &q);
-	if (r == 0) {
-		r = miband_store_daily(st, &q, off, print_day, &any);
-		if (r < 0)
-			mb_error_detail("%s", miband_store_errmsg(st));
-	}
+	if (r == 0)
+		r = mb_zone_daily(st, &q, a->utc, print_day, &any);
+	if (r < 0 && r != MIBAND_E_NOSPACE)
+		db_failed(st, path, r, false);
 	miband_store_close(st);
 	if (r < 0)
 		return r;

@@ -13,10 +13,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 
 #include "common/keys.h"
 #include "common/output.h"
+#include "common/paths.h"
 
 #define KEY_FILE_MAX 4096
 
@@ -157,50 +159,30 @@ bool mb_key_name_valid(const char *s)
 	return true;
 }
 
-/* $XDG_CONFIG_HOME, or ~/.config (XDG: a relative value is ignored). */
-static int config_home(char *buf, size_t cap)
-{
-	const char *x = getenv("XDG_CONFIG_HOME");
-	const char *home;
-	int n;
-
-	if (x && x[0] == '/') {
-		n = snprintf(buf, cap, "%s", x);
-	} else {
-		home = getenv("HOME");
-		if (!home || home[0] != '/') {
-			struct passwd *pw = getpwuid(getuid());
-
-			home = pw ? pw->pw_dir : NULL;
-		}
-		if (!home) {
-			mb_error_detail("cannot find the home directory: set "
-					"HOME or XDG_CONFIG_HOME");
-			return MIBAND_E_IO;
-		}
-		n = snprintf(buf, cap, "%s/.config", home);
-	}
-	if (n < 0 || (size_t)n >= cap) {
-		mb_error_detail("the configuration directory path is too long");
-		return MIBAND_E_IO;
-	}
-	return 0;
-}
-
 int mb_keys_dir(char *buf, size_t cap)
 {
-	char base[4096];
-	int r, n;
+	return mb_xdg_dir("XDG_CONFIG_HOME", ".config", "miband/keys", buf,
+			  cap);
+}
 
-	r = config_home(base, sizeof(base));
-	if (r < 0)
-		return r;
-	n = snprintf(buf, cap, "%s/miband/keys", base);
-	if (n < 0 || (size_t)n >= cap) {
-		mb_error_detail("the key store path is too long");
-		return MIBAND_E_IO;
-	}
-	return 0;
+/* Why the last file read_entry() refused was refused, for listings. */
+static char last_problem[640];
+
+const char *mb_keys_problem(void)
+{
+	return last_problem;
+}
+
+static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void problem(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_problem, sizeof(last_problem), fmt, ap);
+	va_end(ap);
+	mb_error_detail("%s", last_problem);
 }
 
 /* An existing keys directory must be ours and closed to others. */
@@ -291,7 +273,12 @@ int mb_key_entry_parse(const char *name, char *text,
 	return r;
 }
 
-/* Reads and parses dir/name with the permission checks. */
+/*
+ * Reads and parses dir/name with the permission checks.  A file that is
+ * not a key file (no valid key line, a bad address line) is a key store
+ * error (MIBAND_E_IO, exit status 8), not a usage error: the user did not
+ * type it.  Each refusal says why (also kept for mb_keys_problem()).
+ */
 static int read_entry(const char *dir, const char *name,
 		      struct mb_key_entry *ret)
 {
@@ -302,40 +289,44 @@ static int read_entry(const char *dir, const char *name,
 	size_t len = 0;
 	int fd, r;
 
+	last_problem[0] = 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+				O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return MIBAND_E_NO_KEY;
 		if (errno == ELOOP) {
-			mb_error_detail("the key file '%s' is a symbolic link: "
-					"keys are read only from regular files",
-					path);
+			problem("the key file '%s' is a symbolic link: it is "
+				"refused, keys are read only from regular "
+				"files; remove the link",
+				path);
 			return MIBAND_E_KEY_PERMS;
 		}
-		mb_error_detail("cannot open the key file '%s': %s", path,
-				strerror(errno));
+		problem("cannot open the key file '%s': %s", path,
+			strerror(errno));
 		return MIBAND_E_IO;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		mb_error_detail("the key file '%s' is not a regular file",
-				path);
+		problem("'%s' is not a regular file: it is not a key; move it "
+			"out of the key store",
+			path);
 		return MIBAND_E_IO;
 	}
 	if (st.st_uid != geteuid()) {
 		close(fd);
-		mb_error_detail("the key file '%s' belongs to uid %u, not to "
-				"you: it is ignored; import the key again",
-				path, (unsigned)st.st_uid);
+		problem("the key file '%s' belongs to uid %u, not to you: it "
+			"is ignored; import the key again",
+			path, (unsigned)st.st_uid);
 		return MIBAND_E_KEY_PERMS;
 	}
 	if (st.st_mode & 077) {
 		close(fd);
-		mb_error_detail("permissions %04o for the key file '%s' are "
-				"too open: other users can read the key, so "
-				"it is ignored; run: chmod 600 '%s'",
-				(unsigned)(st.st_mode & 07777), path, path);
+		problem("permissions %04o for the key file '%s' are too open: "
+			"other users can read the key, so it is ignored; run: "
+			"chmod 600 '%s'",
+			(unsigned)(st.st_mode & 07777), path, path);
 		return MIBAND_E_KEY_PERMS;
 	}
 	for (;;) {
@@ -351,19 +342,32 @@ static int read_entry(const char *dir, const char *name,
 	close(fd);
 	if (n < 0) {
 		miband_wipe(buf, sizeof(buf));
-		mb_error_detail("cannot read the key file '%s'", path);
+		problem("cannot read the key file '%s'", path);
 		return MIBAND_E_IO;
 	}
 	buf[len] = 0;
 	r = mb_key_entry_parse(name, buf, ret);
 	miband_wipe(buf, sizeof(buf));
-	if (r == MIBAND_E_BAD_KEY)
-		mb_error_detail("the key file '%s' holds no valid key: %s", path,
-				miband_strerror(MIBAND_E_BAD_KEY));
-	else if (r == MIBAND_E_BAD_ADDRESS)
-		mb_error_detail("the key file '%s' has a bad address line: %s",
-				path, miband_strerror(MIBAND_E_BAD_ADDRESS));
+	if (r == MIBAND_E_BAD_KEY || r == MIBAND_E_BAD_ADDRESS) {
+		problem("'%s' is not a usable key file (%s): fix it, or remove "
+			"it with `mibandctl keys forget %s`",
+			path,
+			r == MIBAND_E_BAD_KEY ? "no valid key line" :
+						"a bad address line",
+			name);
+		r = MIBAND_E_IO;
+	}
 	return r;
+}
+
+/* A symbolic link in the store: never followed, never a band. */
+static bool is_link(const char *dir, const char *name)
+{
+	char path[4352];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -420,6 +424,21 @@ static void free_names(char **names, size_t n)
 	free(names);
 }
 
+/* The store's directory (dir: 4200 bytes) and its sorted file names.
+ * 1, 0 (no store yet: nothing listed) or an error. */
+static int store_names(char *dir, char ***ret_names, size_t *ret_n)
+{
+	int r = mb_keys_dir(dir, 4200);
+
+	if (r == 0)
+		r = check_dir(dir);
+	if (r == MIBAND_E_NO_KEY)
+		return 0;
+	if (r == 0)
+		r = list_names(dir, ret_names, ret_n);
+	return r < 0 ? r : 1;
+}
+
 int mb_keys_foreach(mb_keys_fn fn, void *user_data)
 {
 	char dir[4200];
@@ -428,16 +447,8 @@ int mb_keys_foreach(mb_keys_fn fn, void *user_data)
 	struct mb_key_entry e;
 	int r;
 
-	r = mb_keys_dir(dir, sizeof(dir));
-	if (r < 0)
-		return r;
-	r = check_dir(dir);
-	if (r == MIBAND_E_NO_KEY)
-		return 0;
-	if (r < 0)
-		return r;
-	r = list_names(dir, &names, &n);
-	if (r < 0)
+	r = store_names(dir, &names, &n);
+	if (r <= 0)
 		return r;
 	for (i = 0; i < n; i++) {
 		memset(&e, 0, sizeof(e));
@@ -452,6 +463,16 @@ int mb_keys_foreach(mb_keys_fn fn, void *user_data)
 	}
 	free_names(names, n);
 	return (int)n;
+}
+
+/* "emu" or an address, in its stored form; false for an alias. */
+static bool band_address(const char *device, char ret[MB_ADDRESS_LEN])
+{
+	if (!strcmp(device, "emu")) {
+		strcpy(ret, "emu");
+		return true;
+	}
+	return mb_address_parse(device, ret) == 0;
 }
 
 int mb_keys_load(const char *device, struct mb_key_entry *ret)
@@ -471,10 +492,10 @@ int mb_keys_load(const char *device, struct mb_key_entry *ret)
 	r = check_dir(dir);
 	if (r < 0)
 		return r;
-	if (mb_address_parse(device, addr) < 0) {
+	if (!band_address(device, addr)) {
 		if (!mb_key_name_valid(device))
 			return MIBAND_E_NO_KEY;
-		return read_entry(dir, device, ret); /* "emu" or an alias */
+		return read_entry(dir, device, ret); /* an alias */
 	}
 	r = read_entry(dir, addr, ret);
 	if (r != MIBAND_E_NO_KEY)
@@ -494,7 +515,8 @@ int mb_keys_load(const char *device, struct mb_key_entry *ret)
 			break;
 		}
 		mb_key_entry_wipe(&e);
-		if (rr == MIBAND_E_KEY_PERMS && !unsafe) {
+		if (rr == MIBAND_E_KEY_PERMS && !unsafe &&
+		    !is_link(dir, names[i])) {
 			/* it may be this band's: keep the message */
 			unsafe = 1;
 			continue;
@@ -510,34 +532,85 @@ int mb_keys_load(const char *device, struct mb_key_entry *ret)
 	return r;
 }
 
-/* mkdir with mode 0700 unless it exists; then check it. */
-static int make_dir(const char *path, bool check)
+int mb_keys_default(char ret_name[MB_KEY_NAME_MAX], char *names_out,
+		    size_t cap)
 {
-	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-		mb_error_detail("cannot create %s: %s", path, strerror(errno));
-		return MIBAND_E_IO;
+	char dir[4200], seen[64][MB_ADDRESS_LEN];
+	struct mb_key_entry e;
+	char **names;
+	size_t n, i, k, nseen = 0, l;
+	int r, bands = 0, first_err = 0;
+	char why[sizeof(last_problem)] = "";
+
+	ret_name[0] = 0;
+	if (cap)
+		names_out[0] = 0;
+	r = store_names(dir, &names, &n);
+	if (r <= 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		memset(&e, 0, sizeof(e));
+		r = read_entry(dir, names[i], &e);
+		/* a key file we may not read still names a band (its load
+		 * then says why); links and other files are no bands */
+		if (r == MIBAND_E_KEY_PERMS && !is_link(dir, names[i]))
+			snprintf(e.address, sizeof(e.address), "%.17s",
+				 names[i]);
+		else if (r < 0 && !first_err) {
+			first_err = r;
+			snprintf(why, sizeof(why), "%s", last_problem);
+		}
+		if (r < 0 && !e.address[0])
+			continue;
+		miband_wipe(e.key, sizeof(e.key));
+		for (k = 0; k < nseen && strcmp(seen[k], e.address); k++)
+			;
+		if (k < nseen)
+			continue;
+		if (nseen < 64)
+			memcpy(seen[nseen++], e.address, MB_ADDRESS_LEN);
+		if (bands++ == 0)
+			snprintf(ret_name, MB_KEY_NAME_MAX, "%s", names[i]);
+		l = strlen(names_out);
+		if (l + strlen(names[i]) + 3 < cap)
+			snprintf(names_out + l, cap - l, "%s%s", l ? ", " : "",
+				 names[i]);
 	}
-	return check ? check_dir(path) : 0;
+	mb_error_clear();
+	free_names(names, n);
+	if (bands == 0 && first_err) {
+		/* no band, but files that may have been one: say why */
+		mb_error_detail("no usable key in the key store: %s", why);
+		return first_err;
+	}
+	return bands;
 }
 
-static int make_dirs(const char *keys_dir)
+bool mb_key_alias_check(const char *alias)
 {
-	char path[4200];
-	char *p;
-	int r;
+	char addr[MB_ADDRESS_LEN];
 
-	snprintf(path, sizeof(path), "%s", keys_dir);
-	/* every missing parent, 0700 as XDG asks for its base dirs */
-	for (p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		r = make_dir(path, false);
-		*p = '/';
-		if (r < 0)
-			return r;
+	if (mb_address_parse(alias, addr) == 0) {
+		mb_error_detail("the alias '%s' looks like a Bluetooth "
+				"address: an alias is another name for a band, "
+				"its address goes in --device",
+				alias);
+		return false;
 	}
-	return make_dir(path, true);
+	if (!strcasecmp(alias, "emu")) {
+		mb_error_detail("the alias '%s' is reserved: `emu` names the "
+				"emulated band",
+				alias);
+		return false;
+	}
+	if (!mb_key_name_valid(alias) || strchr(alias, ':')) {
+		mb_error_detail("the alias '%s' is not valid: an alias is 1 to "
+				"%d letters, digits, '.', '_' or '-', not "
+				"starting with '.'",
+				alias, MB_KEY_NAME_MAX - 1);
+		return false;
+	}
+	return true;
 }
 
 static bool write_all(int fd, const char *s, size_t len)
@@ -555,21 +628,13 @@ static bool write_all(int fd, const char *s, size_t len)
 	return true;
 }
 
-int mb_keys_store(const struct mb_key_entry *e)
+/* Writes the text of e over the file fd (from its start) and syncs it. */
+static bool write_entry(int fd, const struct mb_key_entry *e)
 {
-	char dir[4200], tmp[4400], path[4400];
 	char text[512];
-	int fd, n, r, i, o;
+	int n, i, o;
 	bool ok;
 
-	if (!e || !e->has_key || !mb_key_name_valid(e->name))
-		return MIBAND_E_INVAL;
-	r = mb_keys_dir(dir, sizeof(dir));
-	if (r < 0)
-		return r;
-	r = make_dirs(dir);
-	if (r < 0)
-		return r;
 	n = snprintf(text, sizeof(text),
 		     "# mibandctl key: keep private (chmod 600)\n"
 		     "address %s\n",
@@ -582,28 +647,221 @@ int mb_keys_store(const struct mb_key_entry *e)
 		o += snprintf(text + o, sizeof(text) - (size_t)o, "%02x",
 			      e->key[i]);
 	text[o++] = '\n';
+	ok = lseek(fd, 0, SEEK_SET) == 0 && ftruncate(fd, 0) == 0 &&
+	     write_all(fd, text, (size_t)o) && fsync(fd) == 0;
+	miband_wipe(text, sizeof(text));
+	return ok;
+}
 
-	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, e->name);
-	snprintf(path, sizeof(path), "%s/%s", dir, e->name);
-	fd = mkstemp(tmp); /* mode 0600 */
-	if (fd < 0) {
-		miband_wipe(text, sizeof(text));
-		mb_error_detail("cannot create a file in %s: %s", dir,
-				strerror(errno));
+/* Adds e to the transaction: its new text in a temporary file. */
+static int txn_add(struct mb_keys_txn *t, const struct mb_key_entry *e)
+{
+	struct mb_keys_file *f, *tmp;
+
+	tmp = realloc(t->f, (t->n + 1) * sizeof(*t->f));
+	if (!tmp)
+		return MIBAND_E_NOSPACE;
+	t->f = tmp;
+	f = &t->f[t->n];
+	memset(f, 0, sizeof(*f));
+	f->e = *e;
+	snprintf(f->tmp, sizeof(f->tmp), "%s/.%s.XXXXXX", t->dir, e->name);
+	snprintf(f->path, sizeof(f->path), "%s/%s", t->dir, e->name);
+	f->fd = mkstemp(f->tmp); /* mode 0600 */
+	if (f->fd < 0) {
+		mb_error_detail("cannot create a file in the key store %s: %s",
+				t->dir, strerror(errno));
+		mb_key_entry_wipe(&f->e);
 		return MIBAND_E_IO;
 	}
-	ok = fchmod(fd, 0600) == 0 && write_all(fd, text, (size_t)o) &&
-	     fsync(fd) == 0;
-	miband_wipe(text, sizeof(text));
-	if (close(fd) != 0)
-		ok = false;
-	if (!ok || rename(tmp, path) < 0) {
-		mb_error_detail("cannot write the key file '%s': %s", path,
-				strerror(errno));
-		unlink(tmp);
+	t->n++;
+	if (fchmod(f->fd, 0600) < 0 || !write_entry(f->fd, &f->e)) {
+		mb_error_detail("cannot write a key file in the key store %s: "
+				"%s",
+				t->dir, strerror(errno));
 		return MIBAND_E_IO;
 	}
 	return 0;
+}
+
+void mb_keys_abort(struct mb_keys_txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		if (t->f[i].fd >= 0) {
+			close(t->f[i].fd);
+			unlink(t->f[i].tmp);
+		}
+		mb_key_entry_wipe(&t->f[i].e);
+	}
+	free(t->f);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Refuses to replace old (the file e->name) unless flags allow it. */
+static int may_replace(const struct mb_key_entry *e,
+		       const struct mb_key_entry *old, unsigned flags)
+{
+	char desc[80];
+
+	if (strcmp(old->address, e->address)) {
+		if (flags & MB_KEYS_REPLACE)
+			return 0;
+		mb_error_detail("'%s' is already the key of %s: choose another "
+				"name, or pass --force to replace it",
+				e->name, old->address);
+		return MIBAND_E_INVAL;
+	}
+	if (!memcmp(old->key, e->key, 16) || (flags & MB_KEYS_NEW_KEY))
+		return 0;
+	mb_key_describe(old->key, desc, sizeof(desc));
+	mb_error_detail("%s already has another key (%s, in '%s'): replacing "
+			"it loses the pairing; pass --force to replace it",
+			e->address, desc, old->name);
+	return MIBAND_E_INVAL;
+}
+
+/* The entry named e->name, if any: may it be replaced? */
+static int check_name(struct mb_keys_txn *t, const struct mb_key_entry *e,
+		      unsigned flags)
+{
+	struct mb_key_entry old;
+	struct stat st;
+	char path[4400];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", t->dir, e->name);
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISREG(st.st_mode)) {
+		mb_error_detail("'%s' is in the way: it is not a regular file; "
+				"move it out of the key store",
+				path);
+		return MIBAND_E_IO;
+	}
+	memset(&old, 0, sizeof(old));
+	r = read_entry(t->dir, e->name, &old);
+	if (r == 0)
+		r = may_replace(e, &old, flags);
+	else if (r != MIBAND_E_NO_KEY && (flags & MB_KEYS_REPLACE))
+		r = 0; /* a broken file under that name: --force */
+	mb_key_entry_wipe(&old);
+	if (r == MIBAND_E_NO_KEY || r == 0) {
+		mb_error_clear();
+		return 0;
+	}
+	return r;
+}
+
+/* Every other entry of the band gets the new key too. */
+static int add_same_band(struct mb_keys_txn *t, const struct mb_key_entry *e,
+			 unsigned flags)
+{
+	struct mb_key_entry old;
+	char **names;
+	size_t n, i;
+	int r;
+
+	r = list_names(t->dir, &names, &n);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++) {
+		if (!strcmp(names[i], e->name))
+			continue;
+		memset(&old, 0, sizeof(old));
+		if (read_entry(t->dir, names[i], &old) == 0 &&
+		    !strcmp(old.address, e->address)) {
+			r = may_replace(e, &old, flags);
+			memcpy(old.key, e->key, 16);
+			if (e->has_model) {
+				old.has_model = true;
+				old.model = e->model;
+			}
+			if (r == 0)
+				r = txn_add(t, &old);
+		}
+		mb_key_entry_wipe(&old);
+	}
+	if (r == 0)
+		mb_error_clear(); /* unreadable files are no entries here */
+	free_names(names, n);
+	return r;
+}
+
+int mb_keys_prepare(const struct mb_key_entry *e, unsigned flags,
+		    struct mb_keys_txn *t)
+{
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	if (!e || !e->has_key || !mb_key_name_valid(e->name))
+		return MIBAND_E_INVAL;
+	r = mb_keys_dir(t->dir, sizeof(t->dir));
+	if (r == 0)
+		r = mb_make_dirs(t->dir);
+	if (r == 0)
+		r = check_dir(t->dir);
+	if (r == 0)
+		r = check_name(t, e, flags);
+	if (r == 0)
+		r = txn_add(t, e);
+	if (r == 0)
+		r = add_same_band(t, e, flags);
+	if (r < 0)
+		mb_keys_abort(t);
+	return r;
+}
+
+int mb_keys_commit(struct mb_keys_txn *t, const enum miband_model *model)
+{
+	struct mb_keys_file *f;
+	size_t i;
+	int r = 0, dfd;
+
+	for (i = 0; i < t->n; i++) {
+		f = &t->f[i];
+		if (r == 0 && model &&
+		    (!f->e.has_model || f->e.model != *model)) {
+			f->e.has_model = true;
+			f->e.model = *model;
+			if (!write_entry(f->fd, &f->e))
+				r = MIBAND_E_IO;
+		}
+		if (close(f->fd) != 0)
+			r = MIBAND_E_IO;
+		f->fd = -1;
+		if (r == 0 && rename(f->tmp, f->path) < 0)
+			r = MIBAND_E_IO;
+		if (r < 0) {
+			mb_error_detail("cannot write the key file '%s': %s",
+					f->path, strerror(errno));
+			unlink(f->tmp);
+		}
+	}
+	/* the renames themselves reach the disk */
+	dfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	for (i = 0; i < t->n; i++)
+		t->f[i].fd = -1;
+	mb_keys_abort(t);
+	return r;
+}
+
+int mb_keys_save(const struct mb_key_entry *e, unsigned flags)
+{
+	struct mb_keys_txn t;
+	int r = mb_keys_prepare(e, flags, &t);
+
+	return r < 0 ? r : mb_keys_commit(&t, NULL);
+}
+
+int mb_keys_store(const struct mb_key_entry *e)
+{
+	return mb_keys_save(e, MB_KEYS_NEW_KEY);
 }
 
 int mb_keys_forget(const char *device, char ret_name[MB_KEY_NAME_MAX])
@@ -613,7 +871,7 @@ int mb_keys_forget(const char *device, char ret_name[MB_KEY_NAME_MAX])
 	int r;
 
 	r = mb_keys_load(device, &e);
-	if (r == MIBAND_E_KEY_PERMS || r == MIBAND_E_BAD_KEY) {
+	if (r == MIBAND_E_KEY_PERMS || r == MIBAND_E_IO) {
 		/* an unsafe or broken file can still be removed by name */
 		mb_error_clear();
 		if (!mb_key_name_valid(device))
