@@ -415,6 +415,189 @@ TEST(no_bluetoothd)
 	sd_event_unref(ev);
 }
 
+/* ------------------------------------------------------------------ */
+/* a bluetoothd served from the test's own loop: the peripheral must
+ * never wait for it, or the test cannot answer */
+
+struct lone {
+	sd_bus *bus;
+	const char *objects_error; /* GetManagedObjects fails with this */
+	int objects_calls, alias_gets, registrations, advertisements;
+	char alias[64];
+	char order[128]; /* the calls, in order */
+	int state;	 /* 1 ready, negative error, 0 none yet */
+};
+
+static void lone_note(struct lone *l, const char *what)
+{
+	size_t n = strlen(l->order);
+
+	snprintf(l->order + n, sizeof(l->order) - n, "%s%s", n ? "," : "",
+		 what);
+}
+
+static int lone_root(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	struct lone *l = ud;
+
+	(void)e;
+	if (!sd_bus_message_is_method_call(m,
+					   "org.freedesktop.DBus."
+					   "ObjectManager",
+					   "GetManagedObjects"))
+		return 0;
+	l->objects_calls++;
+	lone_note(l, "objects");
+	if (l->objects_error)
+		return sd_bus_reply_method_errorf(m, l->objects_error,
+						  "refused by the test");
+	return sd_bus_reply_method_return(m, "a{oa{sa{sv}}}", 1, HCI, 3,
+					  "org.bluez.Adapter1", 2, "Address",
+					  "s", "00:AA:01:00:00:07", "Powered",
+					  "b", 1, "org.bluez.GattManager1", 0,
+					  "org.bluez.LEAdvertisingManager1", 0);
+}
+
+static int lone_hci(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	struct lone *l = ud;
+	const char *iface, *prop, *v;
+
+	(void)e;
+	if (sd_bus_message_is_method_call(m, IF_PROPS, "Get")) {
+		sd_bus_message_read(m, "ss", &iface, &prop);
+		l->alias_gets++;
+		lone_note(l, "get-alias");
+		return sd_bus_reply_method_return(m, "v", "s", l->alias);
+	}
+	if (sd_bus_message_is_method_call(m, IF_PROPS, "Set")) {
+		sd_bus_message_read(m, "ss", &iface, &prop);
+		sd_bus_message_read(m, "v", "s", &v);
+		snprintf(l->alias, sizeof(l->alias), "%s", v);
+		lone_note(l, "set-alias");
+		return sd_bus_reply_method_return(m, "");
+	}
+	if (sd_bus_message_is_method_call(m, "org.bluez.GattManager1",
+					  "RegisterApplication")) {
+		l->registrations++;
+		lone_note(l, "app");
+		return sd_bus_reply_method_return(m, "");
+	}
+	if (sd_bus_message_is_method_call(m, "org.bluez.LEAdvertisingManager1",
+					  "RegisterAdvertisement")) {
+		l->advertisements++;
+		lone_note(l, "adv");
+		return sd_bus_reply_method_return(m, "");
+	}
+	return 0;
+}
+
+static void lone_state(int err, void *ud)
+{
+	struct lone *l = ud;
+
+	l->state = err ? err : 1;
+}
+
+/* Starts a peripheral against a lone bluetoothd on ev; returns start's
+ * result.  The lone bluetoothd answers only while the test runs ev. */
+static int lone_start(struct lone *l, sd_event *ev, struct miband__periph **p)
+{
+	struct miband__periph_config cfg;
+	int r;
+
+	world_cleanup();
+	sd_bus_open_system(&l->bus);
+	sd_bus_attach_event(l->bus, ev, 0);
+	sd_bus_add_object(l->bus, NULL, "/", lone_root, l);
+	sd_bus_add_object(l->bus, NULL, HCI, lone_hci, l);
+	sd_bus_request_name(l->bus, "org.bluez", 0);
+	snprintf(l->alias, sizeof(l->alias), "laptop");
+	miband__periph_config_init(&cfg, MIBAND_MODEL_MB3);
+	cfg.band.crypto = &miband_crypto_openssl;
+	cfg.state = lone_state;
+	cfg.user_data = l;
+	r = miband__periph_new(&cfg, ev, p);
+	if (r < 0)
+		return r;
+	return miband__periph_start(*p);
+}
+
+/* Runs ev until the peripheral reported, at most ms. */
+static bool lone_wait(struct lone *l, sd_event *ev, unsigned ms)
+{
+	uint64_t end = test_mono_ms() + ms;
+
+	while (!l->state && test_mono_ms() < end)
+		sd_event_run(ev, 20000);
+	return l->state != 0;
+}
+
+/* bluetoothd goes first: every blocking call of stop() then fails at once
+ * (no owner) instead of waiting for a loop nobody runs. */
+static void lone_end(struct lone *l, sd_event *ev, struct miband__periph *p)
+{
+	sd_bus_flush_close_unref(l->bus);
+	miband__periph_free(p);
+	sd_event_unref(ev);
+}
+
+TEST(start_waits_for_no_reply_from_bluetoothd)
+{
+	struct lone l;
+	struct miband__periph *p = NULL;
+	sd_event *ev = NULL;
+
+	NEED_BUS();
+	memset(&l, 0, sizeof(l));
+	sd_event_new(&ev);
+	/* nothing on this thread answers until the loop runs: a start that
+	 * waited for GetManagedObjects or the alias would time out here */
+	CHECK_EQ(lone_start(&l, ev, &p), 0);
+	CHECK_EQ(l.objects_calls, 0);
+	CHECK(lone_wait(&l, ev, 10000));
+	CHECK_EQ(l.state, 1);
+	CHECK_STR(l.order, "objects,get-alias,set-alias,app,adv");
+	CHECK_STR(l.alias, "Mi Band 3");
+	CHECK_STR(miband__periph_adapter(p), "hci0");
+	CHECK_STR(miband__periph_address(p), "00:AA:01:00:00:07");
+	lone_end(&l, ev, p);
+}
+
+/* bluetoothd's errors mean what they mean on the central's side
+ * (miband_bluez_map_error, include/miband/bluez.h) */
+TEST(start_errors_use_the_transports_error_map)
+{
+	static const struct {
+		const char *name;
+		int code;
+	} cases[] = {
+		{"org.freedesktop.DBus.Error.Disconnected", MIBAND_E_NO_BLUEZ},
+		{"org.freedesktop.DBus.Error.ServiceUnknown",
+		 MIBAND_E_NO_BLUEZ},
+		{"org.freedesktop.DBus.Error.NoReply", MIBAND_E_TIMEOUT},
+		{"org.bluez.Error.NotReady", MIBAND_E_NO_ADAPTER},
+		{"org.bluez.Error.Failed", MIBAND_E_DBUS},
+	};
+	size_t i;
+
+	NEED_BUS();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lone l;
+		struct miband__periph *p = NULL;
+		sd_event *ev = NULL;
+
+		memset(&l, 0, sizeof(l));
+		l.objects_error = cases[i].name;
+		sd_event_new(&ev);
+		CHECK_EQ(lone_start(&l, ev, &p), 0);
+		CHECK(lone_wait(&l, ev, 10000));
+		CHECK_EQ(l.state, cases[i].code);
+		CHECK_STR(l.order, "objects");
+		lone_end(&l, ev, p);
+	}
+}
+
 TEST_MAIN(T(format_redacts_key_material), T(format_shows_everything_else),
 	  T(registers_app_then_advertisement_mb3),
 	  T(mb2_serves_every_real_handle_when_allowed),
@@ -423,4 +606,6 @@ TEST_MAIN(T(format_redacts_key_material), T(format_shows_everything_else),
 	  T(acquired_sockets_carry_writes_and_notifications),
 	  T(unauthenticated_link_is_dropped_on_the_engines_deadline),
 	  T(stop_drops_the_link_then_unregisters),
-	  T(bluetoothd_leaving_the_bus_is_reported), T(no_bluetoothd))
+	  T(bluetoothd_leaving_the_bus_is_reported), T(no_bluetoothd),
+	  T(start_waits_for_no_reply_from_bluetoothd),
+	  T(start_errors_use_the_transports_error_map))

@@ -53,6 +53,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "miband/address.h"
 #include "miband/error.h"
 #include "miband/types.h"
 
@@ -333,15 +334,10 @@ const char *miband_bluez_last_error(const struct miband_bluez *bz);
  * MIBAND_E_WRITE_FAILED).  Never returns 0.
  */
 int miband_bluez_map_error(const char *name, const char *message, int fallback);
-/* Checks and normalises a BD address to upper case "AA:BB:CC:DD:EE:FF".
- * Returns 0 or MIBAND_E_BAD_ADDRESS. */
+/* miband_address_parse() of include/miband/address.h (the core owns the
+ * rule; this name stays for existing callers). */
 int miband_bluez_parse_address(const char *s, char ret_address[18]);
-/*
- * Model from an advertised name: "MI Band 2" -> MB2, "Mi Band 3" and
- * "Xiaomi Band 3" -> MB3, "Mi Smart Band 4" -> MB4, "Mi Smart Band 5" ->
- * MB5, "Mi Smart Band 6" -> MB6 (case-insensitive).  Returns 0 or
- * MIBAND_E_UNSUPPORTED (not a name a Mi Band uses).
- */
+/* miband_model_guess() of include/miband/address.h, likewise. */
 int miband_bluez_guess_model(const char *name, enum miband_model *ret_model);
 
 #ifdef __cplusplus

@@ -4,6 +4,7 @@
 #include "miband/config.h"
 #include "miband/error.h"
 #include "miband/types.h"
+#include "miband/address.h"
 #include "miband/codec.h"
 #include "miband/crypto.h"
 #include "miband/session.h"

@@ -10,9 +10,10 @@
  *     engine, its actions (notifications, disconnects, events) performed,
  *     and its deadline kept by an sd-event timer.
  *
- * Runs on an sd-event loop the caller owns, never blocks except in
- * miband__periph_stop(), and starts no thread.  See the comment atop
- * peripheral.c for how BlueZ is driven.
+ * Runs on an sd-event loop the caller owns and starts no thread.  It never
+ * waits for bluetoothd except in miband__periph_stop(); start makes one
+ * round trip to the bus daemon (is bluetoothd there at all?).  See the
+ * comment atop peripheral.c for how BlueZ is driven.
  */
 #ifndef MIBAND_BLUEZ_PERIPHERAL_H
 #define MIBAND_BLUEZ_PERIPHERAL_H
@@ -72,10 +73,13 @@ void miband__periph_config_init(struct miband__periph_config *cfg,
 int miband__periph_new(const struct miband__periph_config *cfg, sd_event *event,
 		       struct miband__periph **ret);
 /*
- * Connects to the system bus, finds the adapter and starts registering
- * (GATT application first, then the advertisement); cfg->state reports
- * the outcome from the loop.  0, or a negative MIBAND_E_* code (NO_BLUEZ,
- * NO_ADAPTER, DBUS ...) with miband__periph_error() saying why.
+ * Connects to the system bus, checks that bluetoothd is on it, and starts
+ * the rest without waiting: read bluetoothd's objects, pick the adapter,
+ * take its alias, register the GATT application, then the advertisement.
+ * cfg->state reports the outcome from the loop: 0, or NO_ADAPTER (none,
+ * not powered, no GATT server or LE advertising), NO_BLUEZ, DBUS...
+ * Returns 0, or MIBAND_E_NO_BLUEZ (bluetoothd is not on the bus) or
+ * MIBAND_E_DBUS, with miband__periph_error() saying why.
  */
 int miband__periph_start(struct miband__periph *p);
 /* Unregisters the advertisement and the application, restores the alias

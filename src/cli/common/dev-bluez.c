@@ -23,29 +23,6 @@
 #include "common/trace.h"
 #include "miband/bluez.h"
 
-/*
- * A build without the BlueZ transport (MIBAND_WITH_BLUEZ=OFF: no
- * src/bluez, no libsystemd) still compiles this file with the other CLI
- * sources; weak references let it link, and opening then says
- * MIBAND_E_NO_BLUEZ.
- */
-#pragma weak miband_bluez_new
-#pragma weak miband_bluez_unref
-#pragma weak miband_bluez_config_init
-#pragma weak miband_bluez_parse_address
-#pragma weak miband_bluez_connect_sync
-#pragma weak miband_bluez_disconnect_sync
-#pragma weak miband_bluez_attach_session
-#pragma weak miband_bluez_perform
-#pragma weak miband_bluez_is_connected
-#pragma weak miband_bluez_get_timeout
-#pragma weak miband_bluez_link_error
-#pragma weak miband_bluez_wait
-#pragma weak miband_bluez_now_ms
-#pragma weak miband_bluez_set_trace
-#pragma weak miband_bluez_last_error
-#pragma weak miband_bluez_get_device_info
-
 struct dev_bluez {
 	struct mb_device base; /* first: the common device object */
 	struct miband_bluez *bz;
@@ -147,8 +124,6 @@ int mb_device_open_bluez(const char *address, const struct mb_device_opts *opts,
 
 	if (!address || !opts || !ret)
 		return MIBAND_E_INVAL;
-	if (!miband_bluez_new)
-		return MIBAND_E_NO_BLUEZ;
 	db = calloc(1, sizeof(*db));
 	if (!db)
 		return MIBAND_E_IO;

@@ -9,9 +9,8 @@
  *   anything else       an alias from the key store, whose file names
  *                       the address; else MIBAND_E_BAD_ADDRESS
  *
- * The BlueZ constructor is declared weak: a build without the BlueZ
- * transport (MIBAND_WITH_BLUEZ=OFF, no libsystemd) links, and
- * addresses then fail with MIBAND_E_NO_BLUEZ instead of a link error.
+ * The programs that use this file are built only with the BlueZ
+ * transport (CMakeLists.txt), so dev-bluez.c is always there.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,8 +19,6 @@
 #include "common/device.h"
 #include "common/keys.h"
 #include "common/output.h"
-
-#pragma weak mb_device_open_bluez
 
 int mb_device_open(const char *spec, const struct mb_device_opts *opts,
 		   struct mb_device **ret)
@@ -72,11 +69,6 @@ int mb_device_open(const char *spec, const struct mb_device_opts *opts,
 	return MIBAND_E_BAD_ADDRESS;
 
 bluez:
-	if (!mb_device_open_bluez) {
-		mb_error_detail("this mibandctl was built without the BlueZ "
-				"transport; only --device emu works");
-		return MIBAND_E_NO_BLUEZ;
-	}
 	return mb_device_open_bluez(addr, opts, ret);
 }
 
