@@ -55,22 +55,15 @@ void miband__periph_format_value(enum miband_channel ch, bool from_client,
 				 const uint8_t *data, size_t len, char *buf,
 				 size_t cap)
 {
-	size_t shown = len, i, o = 0;
-	bool redact = false;
+	size_t shown, i, o = 0;
+	bool redact;
 
 	if (!buf || !cap)
 		return;
 	buf[0] = '\0';
-	if (from_client && ch == MIBAND_CH_AUTH && len >= 2 &&
-	    ((data[0] & 0x0f) == MIBAND_AUTH_CMD_SET_KEY ||
-	     (data[0] & 0x0f) == MIBAND_AUTH_CMD_ANSWER)) {
-		shown = 2;
-		redact = true;
-	} else if (from_client && ch == MIBAND_CH_CHUNKED && len >= 2 &&
-		   (data[1] & 0x0f) == 4) {
-		shown = 3 < len ? 3 : len;
-		redact = true;
-	}
+	/* the one redaction rule (profile.c), as every front end uses it */
+	shown = miband_redact_from(ch, from_client, data, len, false);
+	redact = shown < len;
 	for (i = 0; i < shown && o + 4 < cap; i++)
 		o += (size_t)snprintf(buf + o, cap - o, "%s%02x", i ? " " : "",
 				      data[i]);

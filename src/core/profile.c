@@ -12,6 +12,8 @@
 #include "miband/error.h"
 #include "miband/types.h"
 
+#include "hex.h"
+
 #include <string.h>
 
 #define R MIBAND_PROP_READ
@@ -90,17 +92,6 @@ int miband_channel_uuid(enum miband_channel ch, char *buf, size_t cap)
 	return miband_uuid16_str(ci->uuid16, ci->huami_base, buf, cap);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static char lower(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
@@ -124,7 +115,7 @@ static int32_t parse_hex4(const char *s)
 	unsigned i;
 
 	for (i = 0; i < 4; i++) {
-		int d = hexval(s[i]);
+		int d = miband__hexval(s[i]);
 
 		if (d < 0)
 			return -1;

@@ -76,8 +76,8 @@ int mb_key_parse(const char *text, uint8_t ret_key[16])
 
 int mb_address_parse(const char *s, char ret_address[MB_ADDRESS_LEN])
 {
-	/* one rule for the whole tree: the BlueZ transport's */
-	return miband_bluez_parse_address(s, ret_address);
+	/* one rule for the whole tree: the core's (address.h) */
+	return miband_address_parse(s, ret_address);
 }
 
 void mb_key_fingerprint(const uint8_t key[16], char *out, size_t cap)

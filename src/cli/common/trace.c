@@ -31,6 +31,7 @@
 #include "miband/miband.h"
 
 #include "common/trace.h"
+#include "core/hex.h"
 
 #define ACL_HANDLE 0x0040u
 #define ATT_CID 0x0004u
@@ -266,17 +267,6 @@ static void synth_discovery(struct mb_trace *t, uint64_t now_ms)
 	}
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void parse_addr(const char *s, uint8_t out[6])
 {
 	int i;
@@ -285,7 +275,7 @@ static void parse_addr(const char *s, uint8_t out[6])
 	if (!s || strlen(s) != 17)
 		return;
 	for (i = 0; i < 6; i++) {
-		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+		int hi = miband__hexval(s[3 * i]), lo = miband__hexval(s[3 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			memset(out, 0, 6);
