@@ -117,8 +117,8 @@ void miband_bluez_config_init(struct miband_bluez_config *cfg);
  * GetManagedObjects).  Does not block: adapter and bus errors are reported
  * by the first scan or connect.  cfg may be NULL (defaults).
  * Returns 0, MIBAND_E_INVAL (ret NULL), MIBAND_E_NO_BLUEZ (no system bus
- * socket), MIBAND_E_DBUS (any other bus failure) or MIBAND_E_IO (out of
- * memory, fds).
+ * socket), MIBAND_E_DBUS (any other bus failure), MIBAND_E_NOMEM (out of
+ * memory) or MIBAND_E_IO (fds).
  */
 int miband_bluez_new(const struct miband_bluez_config *cfg,
 		     struct miband_bluez **ret);
@@ -216,7 +216,7 @@ typedef void (*miband_bluez_done_fn)(struct miband_bluez *bz, int status,
  * (the adapter is discovering for another client with a conflicting
  * filter) or DBUS.  filter may be NULL (Mi Bands, any name).
  * Returns 0, MIBAND_E_INVAL, MIBAND_E_BUSY (a scan or connect is running)
- * or MIBAND_E_IO.
+ * or MIBAND_E_NOMEM.
  */
 int miband_bluez_scan_start(struct miband_bluez *bz,
 			    const struct miband_bluez_scan_filter *filter,

@@ -370,7 +370,7 @@ int miband_bluez_new(const struct miband_bluez_config *cfg,
 		return MIBAND_E_INVAL;
 	bz = calloc(1, sizeof(*bz));
 	if (!bz)
-		return MIBAND_E_IO;
+		return MIBAND_E_NOMEM;
 	bz->n_ref = 1;
 	bz->efd = -1;
 	if (cfg)
@@ -390,7 +390,7 @@ int miband_bluez_new(const struct miband_bluez_config *cfg,
 	if (cfg && cfg->adapter) {
 		bz->cfg_adapter = strdup(cfg->adapter);
 		if (!bz->cfg_adapter) {
-			r = MIBAND_E_IO;
+			r = MIBAND_E_NOMEM;
 			goto fail;
 		}
 	}

@@ -569,7 +569,7 @@ int miband_bluez_perform(struct miband_bluez *bz, const struct miband_action *a)
 		miband__bz_errorf(bz, "%s: cannot send: %s",
 				  miband__chan_name(a->channel), strerror(-r));
 		perform_failed(bz, a,
-			       r == -ENOMEM ? MIBAND_E_IO : MIBAND_E_DBUS);
+			       r == -ENOMEM ? MIBAND_E_NOMEM : MIBAND_E_DBUS);
 	}
 out:
 	miband__bz_rearm(bz);

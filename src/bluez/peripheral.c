@@ -572,7 +572,7 @@ int miband__periph_new(const struct miband__periph_config *cfg, sd_event *event,
 		return MIBAND_E_UNSUPPORTED;
 	p = calloc(1, sizeof(*p));
 	if (!p)
-		return MIBAND_E_INTERNAL;
+		return MIBAND_E_NOMEM;
 	p->cfg = *cfg;
 	p->event = sd_event_ref(event);
 	p->origin_usec = miband__now_usec();

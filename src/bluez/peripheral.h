@@ -67,8 +67,8 @@ void miband__periph_config_init(struct miband__periph_config *cfg,
 
 /*
  * Sets the engine up (key, policy, seed ...).  0, or MIBAND_E_INVAL,
- * MIBAND_E_UNSUPPORTED (no GATT table for the model) or the engine's error,
- * with *ret untouched.
+ * MIBAND_E_UNSUPPORTED (no GATT table for the model), MIBAND_E_NOMEM or the
+ * engine's error, with *ret untouched.
  */
 int miband__periph_new(const struct miband__periph_config *cfg, sd_event *event,
 		       struct miband__periph **ret);

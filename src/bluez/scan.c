@@ -36,7 +36,7 @@ int miband__pick_adapter(struct miband_bluez *bz)
 	}
 	bz->adapter = strdup(best->path);
 	if (!bz->adapter)
-		return MIBAND_E_IO;
+		return MIBAND_E_NOMEM;
 	miband__bz_log(bz, "adapter %s (%s)", best->path, best->address);
 	return 0;
 }
@@ -254,7 +254,7 @@ int miband_bluez_scan_start(struct miband_bluez *bz,
 	if (filter && filter->name) {
 		bz->scan_name = strdup(filter->name);
 		if (!bz->scan_name)
-			return MIBAND_E_IO;
+			return MIBAND_E_NOMEM;
 	}
 	bz->scan_any = filter && filter->any_service;
 	bz->scan_found = found;
