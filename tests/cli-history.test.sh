@@ -81,7 +81,8 @@ check "the export is identical after re-sync, faults and resume" \
 
 # formats
 check "CSV header" test "$(head -1 "$T/full.csv")" = \
-	"band,time,kind,activity,intensity,steps,heart_rate"
+	"band,time,kind,activity,intensity,steps,heart_rate"$'\r'
+check "CSV lines end in CRLF (RFC 4180)" test "$(grep -c $'\r$' "$T/full.csv")" -eq "$(wc -l <"$T/full.csv")"
 check "CSV first row is the band's oldest minute" \
 	grep -q "^emu,2025-08-16T16:00:00Z," <(sed -n 2p "$T/full.csv")
 check "JSON Lines: every line an object, minutes consecutive" python3 - "$M" <<'PY'
@@ -92,11 +93,12 @@ out = subprocess.run([sys.argv[1], "export", "--format", "jsonl", "--from",
                      capture_output=True, text=True, check=True).stdout
 rows = [json.loads(l) for l in out.splitlines()]
 assert len(rows) == 2880, len(rows)
+assert all(r["type"] == "sample" for r in rows), rows[0]
 ts = [datetime.strptime(r["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp() for r in rows]
 assert ts[0] == datetime(2025, 11, 1, tzinfo=timezone.utc).timestamp()
 assert all(b - a == 60 for a, b in zip(ts, ts[1:]))
 for r in rows:
-    assert set(r) == {"band", "time", "kind", "activity", "intensity", "steps", "heart_rate"}
+    assert set(r) == {"type", "band", "time", "kind", "activity", "intensity", "steps", "heart_rate"}
     assert r["heart_rate"] is None or 0 < r["heart_rate"] < 255
 PY
 "$M" --json export --from 2025-11-01 --to 2025-11-01T01:00 >"$T/json-export"

@@ -723,11 +723,11 @@ static int store_known(struct miband_store *st, int64_t *ret_band)
 TEST(export_csv_exact)
 {
 	static const char want[] =
-		"band,time,kind,activity,intensity,steps,heart_rate\n"
-		"C8:0F:10:00:00:01,2025-11-24T16:00:00Z,1,activity,20,13,72\n"
-		"C8:0F:10:00:00:01,2025-11-24T16:01:00Z,9,light-sleep,3,0,\n"
-		"C8:0F:10:00:00:01,2025-11-24T16:02:00Z,11,deep-sleep,1,0,\n"
-		"C8:0F:10:00:00:01,2025-11-24T16:03:00Z,115,not-worn,0,0,\n";
+		"band,time,kind,activity,intensity,steps,heart_rate\r\n"
+		"C8:0F:10:00:00:01,2025-11-24T16:00:00Z,1,activity,20,13,72\r\n"
+		"C8:0F:10:00:00:01,2025-11-24T16:01:00Z,9,light-sleep,3,0,\r\n"
+		"C8:0F:10:00:00:01,2025-11-24T16:02:00Z,11,deep-sleep,1,0,\r\n"
+		"C8:0F:10:00:00:01,2025-11-24T16:03:00Z,115,not-worn,0,0,\r\n";
 	struct sink k = {0};
 	struct miband_store *st;
 	uint64_t rows = 0;
@@ -749,11 +749,11 @@ TEST(export_csv_exact)
 TEST(export_jsonl_exact_and_filtered)
 {
 	static const char want[] =
-		"{\"band\":\"C8:0F:10:00:00:01\",\"time\":"
+		"{\"type\":\"sample\",\"band\":\"C8:0F:10:00:00:01\",\"time\":"
 		"\"2025-11-24T16:01:00Z\",\"kind\":9,\"activity\":"
 		"\"light-sleep\",\"intensity\":3,\"steps\":0,\"heart_rate\":"
 		"null}\n"
-		"{\"band\":\"C8:0F:10:00:00:01\",\"time\":"
+		"{\"type\":\"sample\",\"band\":\"C8:0F:10:00:00:01\",\"time\":"
 		"\"2025-11-24T16:02:00Z\",\"kind\":11,\"activity\":"
 		"\"deep-sleep\",\"intensity\":1,\"steps\":0,\"heart_rate\":"
 		"null}\n";

@@ -183,7 +183,8 @@ static int export_row(const struct miband_store_row *row, void *user_data)
 	else
 		snprintf(hr, sizeof(hr), "%s", json ? "null" : "");
 	if (json) {
-		size_t n = (size_t)snprintf(p, cap, "{\"band\":");
+		size_t n = (size_t)snprintf(p, cap,
+					    "{\"type\":\"sample\",\"band\":");
 
 		n += put_quoted(p + n, cap - n, row->address, true);
 		n += (size_t)snprintf(p + n, cap - n,
@@ -197,7 +198,7 @@ static int export_row(const struct miband_store_row *row, void *user_data)
 	} else {
 		size_t n = put_quoted(p, cap, row->address, false);
 
-		n += (size_t)snprintf(p + n, cap - n, ",%s,%u,%s,%u,%u,%s\n", t,
+		n += (size_t)snprintf(p + n, cap - n, ",%s,%u,%s,%u,%u,%s\r\n", t,
 				      s->kind,
 				      miband_activity_kind_name(s->kind),
 				      s->intensity, s->steps, hr);
@@ -214,7 +215,7 @@ int miband_store_export(struct miband_store *st,
 			uint64_t *ret_rows)
 {
 	static const char header[] =
-		"band,time,kind,activity,intensity,steps,heart_rate\n";
+		"band,time,kind,activity,intensity,steps,heart_rate\r\n";
 	struct out *o;
 	int r;
 
