@@ -81,4 +81,16 @@ check "completes keys forget with the stored names" \
 check "completes --emu-pairing values" \
 	test "$(complete_words --emu-pairing "" | tr '\n' ' ')" = "accept decline never "
 
+# a negative config value reaches the value's parser (item 16), wherever
+# the options stand, and the options after it still count
+for args in "config --device emu goal -5" "--device emu config goal -5" \
+	"config goal -5 --device emu" "config --device emu goal -- -5"; do
+	expect_rc 2 "$args: a usage error" $args
+	check "$args: names the goal's range" err_has "bad value '-5' for goal: expected steps per day (1-65535)"
+	check "$args: no unknown option" sh -c "! grep -q 'unknown option' '$T/err'"
+done
+mb config goal 9000 --device emu
+check "config goal 9000 --device emu: past the parser (exit $rc)" test "$rc" != 2
+check "config goal 9000 --device emu: the option is no argument" sh -c "! grep -q 'too many arguments' '$T/err'"
+
 finish
