@@ -81,6 +81,53 @@ check "completes keys forget with the stored names" \
 check "completes --emu-pairing values" \
 	test "$(complete_words --emu-pairing "" | tr '\n' ' ')" = "accept decline never "
 
+# One source of truth (item 16): the command table, as `mibandctl
+# --dump-options` prints it.  Per command, --help, the man page and the
+# completion agree with it: the same options required ("--device D") or
+# optional ("[--device D]") in the usage line and the man page's, each
+# option described in --help and the man page, and the completion offers
+# exactly the command's options beside the global ones.
+"$M" --dump-options >"$T/table"
+check "--dump-options lists every command" \
+	test "$(awk '$1 == "usage" { print $2 }' "$T/table" | sort)" = "$(echo "$commands" | sort)"
+# marks: each --option of the usage text on stdin with "required" or
+# "optional" (inside [ ]), sorted
+marks() {
+	python3 -c '
+import re, sys
+out, depth, text = set(), 0, sys.stdin.read()
+for m in re.finditer(r"\[|\]|--[a-z][a-z-]*", text):
+    t = m.group()
+    if t == "[": depth += 1
+    elif t == "]": depth -= 1
+    else: out.add(t + (" optional" if depth > 0 else " required"))
+print("\n".join(sorted(out)))'
+}
+# the man page's synopsis line(s) of a command, as text
+man_usage() {
+	awk '/^\.SH COMMANDS/ { on = 1 } /^\.SH OPTIONS/ { on = 0 }
+		on && prev == ".TP" { print } { prev = $0 }' "$T/man.txt" |
+		sed -E 's/^\.(B|BR|BI) //; s/"//g' | grep -E "^$1( |$)" || true
+}
+for c in $commands; do
+	"$M" "$c" --help | sed -n '1s/^usage: mibandctl //p' | marks >"$T/help-marks"
+	man_usage "$c" | marks >"$T/man-marks"
+	check "$c: the man page marks the same options required/optional as --help" \
+		diff "$T/help-marks" "$T/man-marks"
+	"$M" "$c" --help | sed '/^global options:/,$d' >"$T/cmd-help"
+	opts=$(awk -v c="$c" '$1 == "option" && $2 == c { print $3 }' "$T/table")
+	for o in $opts; do
+		check "$c $o: --help describes it" grep -qE -- "^ +(-[a-zA-Z], )?$o( |$)" "$T/cmd-help"
+		check "$c $o: the usage line names it" grep -qF -- "$o" <(sed -n 1p "$T/cmd-help")
+		check "$c $o: the man page describes it" \
+			test "$(grep -F -- "$o" "$T/man.txt" | grep -vcE "^\.(B|BR|BI) $c\b")" -ge 1
+	done
+	got=$(complete_words "$c" -- | sort | tr '\n' ' ')
+	want=$(printf '%s\n' $options $opts | sort -u | tr '\n' ' ')
+	check "$c: the completion offers exactly its options" test "$got" = "$want"
+done
+check "no key store aliases for --band" test -z "$(complete_words export --band "")"
+
 # a negative config value reaches the value's parser (item 16), wherever
 # the options stand, and the options after it still count
 for args in "config --device emu goal -5" "--device emu config goal -5" \

@@ -82,7 +82,7 @@ static int auth_run(struct ctx *c, int argc, char **argv)
 
 const struct command mb_cmd_auth = {
 	.name = "auth",
-	.args = "--device D [--key HEX]",
+	.args = "[--device D] [--key HEX]",
 	.doc = "Authenticate with the stored key (or --key); report model and "
 	       "firmware.",
 	.flags = CMD_DEVICE | CMD_AUTH,

@@ -226,10 +226,11 @@ enum {
 	LO_TRACE,
 	LO_TRACE_SECRETS,
 	LO_EMU_PAIRING,
+	LO_DUMP_OPTIONS,
 };
 
 #define GLOBAL_SHORT ":d:jvt:hV"
-#define GLOBAL_COUNT 12
+#define GLOBAL_COUNT 13
 
 static const struct option global_opts[GLOBAL_COUNT + 1] = {
 	{"device", required_argument, NULL, 'd'},
@@ -244,6 +245,8 @@ static const struct option global_opts[GLOBAL_COUNT + 1] = {
 	{"emu-pairing", required_argument, NULL, LO_EMU_PAIRING},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
+	/* hidden: the command table, for tests/cli-docs.test.sh */
+	{"dump-options", no_argument, NULL, LO_DUMP_OPTIONS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -262,7 +265,7 @@ static int parse_timeout(const char *s, uint32_t *ret)
 	return 0;
 }
 
-enum { OPT_VERSION = 1, OPT_HELP = 2 };
+enum { OPT_VERSION = 1, OPT_HELP = 2, OPT_DUMP = 4 };
 
 /* A global option: 0, OPT_VERSION, OPT_HELP, or minus the exit status of
  * a usage error. */
@@ -322,6 +325,8 @@ static int global_opt(struct ctx *c, int o, char *arg)
 		return OPT_HELP;
 	case 'V':
 		return OPT_VERSION;
+	case LO_DUMP_OPTIONS:
+		return OPT_DUMP;
 	}
 	return 0;
 }
@@ -446,6 +451,25 @@ static int parse_options(struct ctx *c, const struct command *cmd, int argc,
 	return r < 0 ? r : help;
 }
 
+/*
+ * --dump-options: the command table, the one source of truth the help,
+ * the man page and the completion are held to (tests/cli-docs.test.sh):
+ * a line `usage CMD ARGS` per command, then `option CMD --NAME` for each
+ * of its options.
+ */
+static int dump_options(void)
+{
+	const struct option *o;
+	size_t i;
+
+	for (i = 0; commands[i]; i++) {
+		printf("usage %s %s\n", commands[i]->name, commands[i]->args);
+		for (o = commands[i]->opts; o && o->name; o++)
+			printf("option %s --%s\n", commands[i]->name, o->name);
+	}
+	return 0;
+}
+
 static int run(struct ctx *c, int argc, char **argv)
 {
 	const struct command *cmd = NULL;
@@ -455,6 +479,8 @@ static int run(struct ctx *c, int argc, char **argv)
 	if (help < 0)
 		return -help;
 	mb_output_init(c->json, c->verbose);
+	if (help & OPT_DUMP)
+		return dump_options();
 	if (help & OPT_VERSION) {
 		version_out();
 		return 0;
