@@ -140,4 +140,14 @@ mb config goal 9000 --device emu
 check "config goal 9000 --device emu: past the parser (exit $rc)" test "$rc" != 2
 check "config goal 9000 --device emu: the option is no argument" sh -c "! grep -q 'too many arguments' '$T/err'"
 
+# pair warns before replacing a key that comes from the vendor's server
+# (mb4, mb5, mb6: docs/PROTOCOL.md 2.2), and only then
+for m in mb4 mb5 mb6; do
+	expect_rc 0 "pair --model $m" pair --device emu --model "$m"
+	check "pair --model $m warns about the vendor's key" \
+		err_has "normally holds the key the vendor's app got from the vendor's server"
+done
+expect_rc 0 "pair --model mb3" pair --device emu --model mb3
+check "pair --model mb3 does not warn" sh -c "! grep -q warning '$T/err'"
+
 finish
