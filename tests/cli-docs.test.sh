@@ -150,4 +150,19 @@ done
 expect_rc 0 "pair --model mb3" pair --device emu --model mb3
 check "pair --model mb3 does not warn" sh -c "! grep -q warning '$T/err'"
 
+# miband-demo takes the models its usage lists, and no other (exit 2)
+D="$build/miband-demo"
+for m in mb2 mb3 mb4; do
+	check "miband-demo --model $m runs" "$D" --model "$m" --quiet
+	check "miband-demo's usage lists $m" grep -q -- "--model [a-z0-9|]*$m" <("$D" --help)
+done
+for m in mb5 mb6 mb9; do
+	set +e
+	"$D" --model "$m" --quiet >"$T/out" 2>"$T/err"
+	rc=$?
+	set -e
+	check "miband-demo --model $m is a usage error (exit $rc)" test "$rc" = 2
+	check "miband-demo --model $m names the models" err_has "unknown model '$m': use mb2, mb3 or mb4"
+done
+
 finish
