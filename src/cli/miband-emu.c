@@ -240,7 +240,8 @@ int main(int argc, char **argv)
 	char *end;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "a:m:p:k:s:vhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:m:p:k:s:vhV", opts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'a':
 			adapter = optarg;
