@@ -27,8 +27,8 @@ static int history_opt(struct ctx *c, int code, const char *arg)
 /* what --help says of them (tests/cli-docs.test.sh holds it to the
  * tables above and below) */
 #define DB_HELP                                                   \
-	"      --db FILE         the activity database (default " \
-	"$XDG_DATA_HOME/miband/miband.db)\n"
+	"      --db FILE         the activity database (default\n" \
+	"                        $XDG_DATA_HOME/miband/miband.db)\n"
 #define RANGE_HELP                                                           \
 	"      --from T          from this time on (ISO 8601, local time)\n" \
 	"      --to T            up to this time\n"                          \

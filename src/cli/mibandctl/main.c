@@ -500,6 +500,8 @@ static int run(struct ctx *c, int argc, char **argv)
 	if (r < 0)
 		return -r;
 	mb_output_init(c->json, c->verbose);
+	if (r & OPT_DUMP)
+		return dump_options();
 	if (r & OPT_VERSION) {
 		version_out();
 		return 0;
