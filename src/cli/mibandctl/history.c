@@ -26,7 +26,7 @@ static int history_opt(struct ctx *c, int code, const char *arg)
 
 /* what --help says of them (tests/cli-docs.test.sh holds it to the
  * tables above and below) */
-#define DB_HELP                                                   \
+#define DB_HELP                                                    \
 	"      --db FILE         the activity database (default\n" \
 	"                        $XDG_DATA_HOME/miband/miband.db)\n"
 #define RANGE_HELP                                                           \
