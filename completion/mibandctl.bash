@@ -56,11 +56,7 @@ _mibandctl()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
-	--band)
-		COMPREPLY=($(compgen -W "$(_mibandctl_devices)" -- "$cur"))
-		return
-		;;
-	--key | --timeout | -t | --set | --alias | --since | --from | --to)
+	--key | --band | --timeout | -t | --set | --alias | --since | --from | --to)
 		return
 		;;
 	esac

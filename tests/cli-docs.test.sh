@@ -81,4 +81,88 @@ check "completes keys forget with the stored names" \
 check "completes --emu-pairing values" \
 	test "$(complete_words --emu-pairing "" | tr '\n' ' ')" = "accept decline never "
 
+# One source of truth (item 16): the command table, as `mibandctl
+# --dump-options` prints it.  Per command, --help, the man page and the
+# completion agree with it: the same options required ("--device D") or
+# optional ("[--device D]") in the usage line and the man page's, each
+# option described in --help and the man page, and the completion offers
+# exactly the command's options beside the global ones.
+"$M" --dump-options >"$T/table"
+check "--dump-options lists every command" \
+	test "$(awk '$1 == "usage" { print $2 }' "$T/table" | sort)" = "$(echo "$commands" | sort)"
+# marks: each --option of the usage text on stdin with "required" or
+# "optional" (inside [ ]), sorted
+marks() {
+	python3 -c '
+import re, sys
+out, depth, text = set(), 0, sys.stdin.read()
+for m in re.finditer(r"\[|\]|--[a-z][a-z-]*", text):
+    t = m.group()
+    if t == "[": depth += 1
+    elif t == "]": depth -= 1
+    else: out.add(t + (" optional" if depth > 0 else " required"))
+print("\n".join(sorted(out)))'
+}
+# the man page's synopsis line(s) of a command, as text
+man_usage() {
+	awk '/^\.SH COMMANDS/ { on = 1 } /^\.SH OPTIONS/ { on = 0 }
+		on && prev == ".TP" { print } { prev = $0 }' "$T/man.txt" |
+		sed -E 's/^\.(B|BR|BI) //; s/"//g' | grep -E "^$1( |$)" || true
+}
+for c in $commands; do
+	"$M" "$c" --help | sed -n '1s/^usage: mibandctl //p' | marks >"$T/help-marks"
+	man_usage "$c" | marks >"$T/man-marks"
+	check "$c: the man page marks the same options required/optional as --help" \
+		diff "$T/help-marks" "$T/man-marks"
+	"$M" "$c" --help | sed '/^global options:/,$d' >"$T/cmd-help"
+	opts=$(awk -v c="$c" '$1 == "option" && $2 == c { print $3 }' "$T/table")
+	for o in $opts; do
+		check "$c $o: --help describes it" grep -qE -- "^ +(-[a-zA-Z], )?$o( |$)" "$T/cmd-help"
+		check "$c $o: the usage line names it" grep -qF -- "$o" <(sed -n 1p "$T/cmd-help")
+		check "$c $o: the man page describes it" \
+			test "$(grep -F -- "$o" "$T/man.txt" | grep -vcE "^\.(B|BR|BI) $c\b")" -ge 1
+	done
+	got=$(complete_words "$c" -- | sort | tr '\n' ' ')
+	want=$(printf '%s\n' $options $opts | sort -u | tr '\n' ' ')
+	check "$c: the completion offers exactly its options" test "$got" = "$want"
+done
+check "no key store aliases for --band" test -z "$(complete_words export --band "")"
+
+# a negative config value reaches the value's parser (item 16), wherever
+# the options stand, and the options after it still count
+for args in "config --device emu goal -5" "--device emu config goal -5" \
+	"config goal -5 --device emu" "config --device emu goal -- -5"; do
+	expect_rc 2 "$args: a usage error" $args
+	check "$args: names the goal's range" err_has "bad value '-5' for goal: expected steps per day (1-65535)"
+	check "$args: no unknown option" sh -c "! grep -q 'unknown option' '$T/err'"
+done
+mb config goal 9000 --device emu
+check "config goal 9000 --device emu: past the parser (exit $rc)" test "$rc" != 2
+check "config goal 9000 --device emu: the option is no argument" sh -c "! grep -q 'too many arguments' '$T/err'"
+
+# pair warns before replacing a key that comes from the vendor's server
+# (mb4, mb5, mb6: docs/PROTOCOL.md 2.2), and only then
+for m in mb4 mb5 mb6; do
+	expect_rc 0 "pair --model $m" pair --device emu --model "$m"
+	check "pair --model $m warns about the vendor's key" \
+		err_has "normally holds the key the vendor's app got from the vendor's server"
+done
+expect_rc 0 "pair --model mb3" pair --device emu --model mb3
+check "pair --model mb3 does not warn" sh -c "! grep -q warning '$T/err'"
+
+# miband-demo takes the models its usage lists, and no other (exit 2)
+D="$build/miband-demo"
+for m in mb2 mb3 mb4; do
+	check "miband-demo --model $m runs" "$D" --model "$m" --quiet
+	check "miband-demo's usage lists $m" grep -q -- "--model [a-z0-9|]*$m" <("$D" --help)
+done
+for m in mb5 mb6 mb9; do
+	set +e
+	"$D" --model "$m" --quiet >"$T/out" 2>"$T/err"
+	rc=$?
+	set -e
+	check "miband-demo --model $m is a usage error (exit $rc)" test "$rc" = 2
+	check "miband-demo --model $m names the models" err_has "unknown model '$m': use mb2, mb3 or mb4"
+done
+
 finish

@@ -52,7 +52,9 @@ usage "a short key" "32 hexadecimal digits" --key "$SECRET"
 check "a bad key is not echoed" sh -c "! grep -q 8e4a17c2 '$T/err'"
 usage "a key with a bad digit" "0x prefix, spaces or colons" \
 	--key 30313233343536373839404142434g45
-usage "an unknown profile" "use mb2, mb3 or mb4" --profile mb9
+usage "an unknown model" "unknown model 'mb9': use mb2, mb3 or mb4" --model mb9
+usage "an unknown model under the old name" "use mb2, mb3 or mb4" --profile mb9
+usage "a model the emulator does not serve" "use mb2, mb3 or mb4" --model mb5
 usage "an unknown pairing policy" "use accept, decline or never" --pairing maybe
 usage "a negative seed" "a number from 0 to 4294967295" --seed -1
 usage "a seed that is too large" "a number from 0 to" --seed 4294967296
@@ -72,6 +74,12 @@ for k in 30313233343536373839404142434445 0x30313233343536373839404142434445 \
 		--adapter hci9 >/dev/null 2>"$T/err"
 	check "key form '$k' is accepted" test $? = 1
 done
+# --model, and --profile (its deprecated old name), pass parsing
+for o in --model -m --profile -p; do
+	DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/no-bus "$E" $o mb4 \
+		--adapter hci9 >/dev/null 2>"$T/err"
+	check "$o mb4 is accepted" test $? = 1
+done
 check "no system bus: says so" grep -q 'miband-emu: error: .*system bus' "$T/err"
 
 # --history-days: --verbose names the first minute the band holds
@@ -82,5 +90,42 @@ t1=$(($(date +%s) / 60))
 first=$(sed -n 's/.*history: seed 7, 2 days, first minute \([0-9]*\) .*/\1/p' "$T/err")
 check "--history-days 2 starts 2880 minutes before the start" \
 	test -n "$first" -a "${first:-0}" -ge $((t0 - 2880)) -a "${first:-0}" -le $((t1 - 2880))
+
+# the man page (docs/miband-emu.1) documents the options of the getopt
+# table with the same short forms and argument names as --help, marks
+# --profile deprecated, and documents the exit statuses
+MAN="$SRC/docs/miband-emu.1"
+# forms: "-x --name ARG" per option, from --help's option lines
+awk '/^Options:/ { on = 1; next } on && /^$/ { exit } on' "$T/help" |
+	grep -E '^ {2,6}(-[a-zA-Z], )?--' |
+	sed -E 's/^ +//; s/^(-[a-zA-Z]), /\1 /; s/^(-[a-zA-Z] )?(--[a-z-]+)( [A-Za-z]+)?.*/\1\2\3/' |
+	sort >"$T/help-forms"
+# the same from the man page's option tags (the line after each .TP)
+sed 's/\\-/-/g; s/\\f[BIRP]//g' "$MAN" >"$T/man.txt"
+awk '/^\.SH OPTIONS/ { on = 1 } /^\.SH EXIT/ { on = 0 }
+	on && prev == ".TP" { print } { prev = $0 }' "$T/man.txt" |
+	sed -E 's/^\.(B|BR|BI) //; s/"//g; s/, / /; s/ +/ /g; s/ $//' |
+	sort >"$T/man-forms"
+check "found the man page's options" test "$(wc -l <"$T/man-forms")" -ge 10
+check "the man page's options are --help's (same short forms and arguments)" \
+	diff "$T/help-forms" "$T/man-forms"
+for o in $opts; do
+	check "the man page documents --$o" grep -qE -- "--$o( |$)" "$T/man-forms"
+done
+check "--help marks --profile deprecated" grep -qE -- '--profile .*deprecated' "$T/help"
+check "the man page marks --profile deprecated" \
+	awk '/^\.BR -p ", " --profile/ { on = 1; next } on && /deprecated/ { found = 1 }
+		/^\.TP/ { on = 0 } END { exit !found }' "$T/man.txt"
+for s in 0 1 2; do
+	check "the man page documents exit status $s" \
+		awk -v c="$s" '/^\.SH EXIT STATUS/ { on = 1 } /^\.SH EXAMPLES/ { on = 0 }
+			on && $0 == ".B " c { found = 1 } END { exit !found }' "$T/man.txt"
+done
+if command -v man >/dev/null; then
+	MANWIDTH=80 man --warnings -l "$MAN" >"$T/man.out" 2>"$T/man.err" || true
+	check "the man page renders without warnings" test -s "$T/man.out" -a ! -s "$T/man.err"
+else
+	skip "the man page renders without warnings" "no man command (Debian package man-db)"
+fi
 
 finish

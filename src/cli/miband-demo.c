@@ -158,9 +158,13 @@ int main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--model") && i + 1 < argc) {
-			if (miband_model_parse(argv[++i], &model) < 0) {
-				fprintf(stderr, "miband-demo: unknown model "
-						"'%s'\n", argv[i]);
+			/* the emulated band serves mb2 to mb4 (src/emu) */
+			if (miband_model_parse(argv[++i], &model) < 0 ||
+			    model > MIBAND_MODEL_MB4) {
+				fprintf(stderr,
+					"miband-demo: unknown model '%s': "
+					"use mb2, mb3 or mb4\n",
+					argv[i]);
 				return 2;
 			}
 		} else if (!strcmp(argv[i], "--decline")) {

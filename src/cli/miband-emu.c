@@ -41,9 +41,10 @@ static const char usage_text[] =
 	"Options:\n"
 	"  -a, --adapter hciN      adapter to serve on (default: the first\n"
 	"                          powered one)\n"
-	"  -p, --profile MODEL     mb2, mb3 or mb4 (default mb3); mb2 also\n"
+	"  -m, --model MODEL       mb2, mb3 or mb4 (default mb3); mb2 also\n"
 	"                          uses the real Mi Band 2 attribute handles\n"
 	"                          where bluetoothd allows it\n"
+	"  -p, --profile MODEL     the old name of --model (deprecated)\n"
 	"  -k, --key HEX           the band is paired with this key: 32 hex\n"
 	"                          digits, optionally 0x-prefixed, with\n"
 	"                          spaces or colons (default: unpaired)\n"
@@ -81,7 +82,7 @@ static const char usage_text[] =
 	"Exit status:\n"
 	"  0  stopped by SIGINT or SIGTERM (everything unregistered)\n"
 	"  1  bluetoothd, the D-Bus or the adapter failed\n"
-	"  2  bad usage (unknown option, bad key, profile or policy)\n";
+	"  2  bad usage (unknown option, bad key, model or policy)\n";
 
 struct emu {
 	sd_event *event;
@@ -186,7 +187,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 	return 0;
 }
 
-/* "miband-emu: unknown profile 'mb9': use ..."; arg NULL: not shown */
+/* "miband-emu: unknown model 'mb9': use ..."; arg NULL: not shown */
 static int usage_error(const char *what, const char *arg, const char *hint)
 {
 	fprintf(stderr, PROG ": %s%s%s%s%s%s\nTry '" PROG " --help'.\n", what,
@@ -207,6 +208,8 @@ int main(int argc, char **argv)
 	};
 	static const struct option opts[] = {
 		{"adapter", required_argument, NULL, 'a'},
+		{"model", required_argument, NULL, 'm'},
+		/* deprecated: mibandctl and miband-demo say --model */
 		{"profile", required_argument, NULL, 'p'},
 		{"key", required_argument, NULL, 'k'},
 		{"pairing", required_argument, NULL, OPT_PAIRING},
@@ -237,15 +240,17 @@ int main(int argc, char **argv)
 	char *end;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "a:p:k:s:vhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:m:p:k:s:vhV", opts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'a':
 			adapter = optarg;
 			break;
+		case 'm':
 		case 'p':
 			if (miband_model_parse(optarg, &model) < 0 ||
 			    model > MIBAND_MODEL_MB4)
-				return usage_error("unknown profile", optarg,
+				return usage_error("unknown model", optarg,
 						   "use mb2, mb3 or mb4");
 			break;
 		case 'k':

@@ -82,7 +82,7 @@ static int auth_run(struct ctx *c, int argc, char **argv)
 
 const struct command mb_cmd_auth = {
 	.name = "auth",
-	.args = "--device D [--key HEX]",
+	.args = "[--device D] [--key HEX]",
 	.doc = "Authenticate with the stored key (or --key); report model and "
 	       "firmware.",
 	.flags = CMD_DEVICE | CMD_AUTH,
@@ -122,6 +122,17 @@ static int pair_run(struct ctx *c, int argc, char **argv)
 		return mb_usage_error("pass either --key or --new-key");
 	if (c->alias && !mb_key_alias_check(c->alias))
 		return MIBAND_E_INVAL;
+	/* docs/PROTOCOL.md 2.2: the vendor's app never sets these models'
+	 * key, it gets it from the vendor's server */
+	if (c->use_model == MIBAND_MODEL_MB4 ||
+	    c->use_model == MIBAND_MODEL_MB5 ||
+	    c->use_model == MIBAND_MODEL_MB6)
+		mb_note("%s: warning: a %s normally holds the key the vendor's "
+			"app got from the vendor's server; pairing sets a new "
+			"key, and the vendor's app then no longer connects to "
+			"the band (until it pairs again, which replaces this "
+			"key)",
+			MB_PROG, miband_model_display_name(c->use_model));
 	if (c->has_cli_key) {
 		memcpy(key, c->cli_key, 16);
 	} else {

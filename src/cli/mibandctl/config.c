@@ -370,7 +370,7 @@ const struct command mb_cmd_config = {
 	.help = config_help,
 	.min_args = 2,
 	.max_args = 2,
-	.flags = CMD_AUTH,
+	.flags = CMD_AUTH | CMD_LITERAL_VALUE,
 	.check = config_check,
 	.run = config_run,
 };

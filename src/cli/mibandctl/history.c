@@ -24,6 +24,16 @@ static int history_opt(struct ctx *c, int code, const char *arg)
 		"band", required_argument, NULL, MB_HISTORY_LO_BAND \
 	}
 
+/* what --help says of them (tests/cli-docs.test.sh holds it to the
+ * tables above and below) */
+#define DB_HELP                                                    \
+	"      --db FILE         the activity database (default\n" \
+	"                        $XDG_DATA_HOME/miband/miband.db)\n"
+#define RANGE_HELP                                                           \
+	"      --from T          from this time on (ISO 8601, local time)\n" \
+	"      --to T            up to this time\n"                          \
+	"      --band B          only this band (its address, or emu)\n"
+
 static const struct option sync_opts[] = {
 	{"since", required_argument, NULL, MB_HISTORY_LO_SINCE},
 	{"keep-on-band", no_argument, NULL, MB_HISTORY_LO_KEEP},
@@ -64,8 +74,12 @@ const struct command mb_cmd_sync = {
 	.name = "sync",
 	.args = "[--since DATE] [--keep-on-band] [--db FILE]",
 	.doc = "Fetch the activity history into the database (first time: "
-	       "100 days back, then from the last stored minute); "
-	       "--keep-on-band: do not acknowledge, the band keeps its copy.",
+	       "100 days back, then from the last stored minute).",
+	.opts_help = "      --since DATE      start there (ISO 8601, local "
+		     "time), not after the\n"
+		     "                        last stored minute\n"
+		     "      --keep-on-band    acknowledge nothing: the band "
+		     "keeps its copy\n" DB_HELP,
 	.opts = sync_opts,
 	.opt = history_opt,
 	.flags = CMD_DEVICE | CMD_AUTH,
@@ -113,6 +127,8 @@ const struct command mb_cmd_export = {
 		"[--db FILE]",
 	.doc = "Write the stored history, one line per minute "
 	       "(docs/SCHEMA.md).",
+	.opts_help = "      --format F        csv (default) or jsonl (the "
+		     "default with --json)\n" RANGE_HELP DB_HELP,
 	.opts = export_opts,
 	.opt = history_opt,
 	.check = range_check,
@@ -130,6 +146,8 @@ const struct command mb_cmd_stats = {
 	.name = "stats",
 	.args = "[--from T] [--to T] [--band B] [--utc] [--db FILE]",
 	.doc = "Daily totals: steps, active minutes, heart rate, sleep.",
+	.opts_help = RANGE_HELP "      --utc             days (and --from, "
+				"--to) in UTC, not local time\n" DB_HELP,
 	.opts = stats_opts,
 	.opt = history_opt,
 	.check = range_check,

@@ -194,8 +194,8 @@ static int keys_opt(struct ctx *c, int code, const char *arg)
 
 const struct command mb_cmd_keys = {
 	.name = "keys",
-	.args = "list | import [--device D] [--alias NAME] [--force] | "
-		"forget D",
+	.args = "list | import --device D [--alias NAME] [--model M] "
+		"[--key HEX] [--force] | forget D",
 	.doc = "The key store: list keys (never shown in full), import one "
 	       "(from --key or standard input; --force replaces another "
 	       "key), forget one.",

@@ -10,7 +10,9 @@
  * '+': stop at the first argument), finds the command in the table below
  * (the command table of BlueZ's tools/btgatt-client.c), then reads the
  * rest with the command's own options beside the global ones (GNU getopt
- * permutes there, so `battery --device emu` works).  An option that
+ * permutes there, so `battery --device emu` works). A command with
+ * CMD_LITERAL_VALUE (config) takes the word after its first argument as
+ * a value even when it starts with '-' (config goal -5).  An option that
  * belongs to another command is named as such.  Then, per the command's
  * flags: --device is resolved (CMD_DEVICE), the arguments counted, the
  * command's check() validates what it can before connecting, the band is
@@ -224,10 +226,11 @@ enum {
 	LO_TRACE,
 	LO_TRACE_SECRETS,
 	LO_EMU_PAIRING,
+	LO_DUMP_OPTIONS,
 };
 
 #define GLOBAL_SHORT ":d:jvt:hV"
-#define GLOBAL_COUNT 12
+#define GLOBAL_COUNT 13
 
 static const struct option global_opts[GLOBAL_COUNT + 1] = {
 	{"device", required_argument, NULL, 'd'},
@@ -242,6 +245,8 @@ static const struct option global_opts[GLOBAL_COUNT + 1] = {
 	{"emu-pairing", required_argument, NULL, LO_EMU_PAIRING},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
+	/* hidden: the command table, for tests/cli-docs.test.sh */
+	{"dump-options", no_argument, NULL, LO_DUMP_OPTIONS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -260,7 +265,7 @@ static int parse_timeout(const char *s, uint32_t *ret)
 	return 0;
 }
 
-enum { OPT_VERSION = 1, OPT_HELP = 2 };
+enum { OPT_VERSION = 1, OPT_HELP = 2, OPT_DUMP = 4 };
 
 /* A global option: 0, OPT_VERSION, OPT_HELP, or minus the exit status of
  * a usage error. */
@@ -320,6 +325,8 @@ static int global_opt(struct ctx *c, int o, char *arg)
 		return OPT_HELP;
 	case 'V':
 		return OPT_VERSION;
+	case LO_DUMP_OPTIONS:
+		return OPT_DUMP;
 	}
 	return 0;
 }
@@ -376,10 +383,20 @@ static int parse_options(struct ctx *c, const struct command *cmd, int argc,
 	struct option all[GLOBAL_COUNT + 16];
 	char shorts[32];
 	size_t n = GLOBAL_COUNT;
-	int o, r, help = 0;
+	int o, r = 0, help = 0;
+	/* CMD_LITERAL_VALUE: reads in order, collecting the arguments */
+	bool literal = cmd && (cmd->flags & CMD_LITERAL_VALUE);
+	char **pos = NULL;
+	int npos = 0;
 
 	memcpy(all, global_opts, sizeof(global_opts));
-	snprintf(shorts, sizeof(shorts), "%s%s", cmd ? "" : "+", GLOBAL_SHORT);
+	snprintf(shorts, sizeof(shorts), "%s%s", cmd && !literal ? "" : "+",
+		 GLOBAL_SHORT);
+	if (literal) {
+		pos = calloc((size_t)argc + 1, sizeof(*pos));
+		if (!pos)
+			return -mb_report_error(MIBAND_E_NOMEM, NULL);
+	}
 	if (cmd && cmd->opts) {
 		for (r = 0;
 		     cmd->opts[r].name && n + 1 < sizeof(all) / sizeof(*all);
@@ -390,26 +407,67 @@ static int parse_options(struct ctx *c, const struct command *cmd, int argc,
 			strncat(shorts, cmd->short_opts,
 				sizeof(shorts) - strlen(shorts) - 1);
 	}
+	r = 0;
 	opterr = 0;
 	optind = 0;
 	for (;;) {
 		int idx = -1;
 
 		o = getopt_long(argc, argv, shorts, all, &idx);
+		if (o == -1 && literal && optind < argc &&
+		    strcmp(argv[optind - 1], "--")) {
+			/* an argument; the one after the first is taken as
+			 * it is, wherever it starts with '-' */
+			pos[npos++] = argv[optind++];
+			if (npos == 1 && optind + 1 < argc &&
+			    !strcmp(argv[optind], "--"))
+				optind++;
+			if (npos == 1 && optind < argc)
+				pos[npos++] = argv[optind++];
+			continue;
+		}
 		if (o == -1)
 			break;
 		if (o == '?' || o == ':')
-			return -bad_option(cmd, argv, o);
-		if (idx >= GLOBAL_COUNT || (idx < 0 && cmd && cmd->short_opts &&
-					    strchr(cmd->short_opts, o)))
+			r = -bad_option(cmd, argv, o);
+		else if (idx >= GLOBAL_COUNT ||
+			 (idx < 0 && cmd && cmd->short_opts &&
+			  strchr(cmd->short_opts, o)))
 			r = cmd->opt(c, o, optarg);
 		else
 			r = global_opt(c, o, optarg);
 		if (r < 0)
-			return r;
+			break;
 		help |= r;
 	}
-	return help;
+	if (literal) {
+		/* the arguments go last, where run() looks for them */
+		while (optind < argc)
+			pos[npos++] = argv[optind++];
+		memcpy(argv + argc - npos, pos, (size_t)npos * sizeof(*pos));
+		optind = argc - npos;
+		free(pos);
+	}
+	return r < 0 ? r : help;
+}
+
+/*
+ * --dump-options: the command table, the one source of truth the help,
+ * the man page and the completion are held to (tests/cli-docs.test.sh):
+ * a line `usage CMD ARGS` per command, then `option CMD --NAME` for each
+ * of its options.
+ */
+static int dump_options(void)
+{
+	const struct option *o;
+	size_t i;
+
+	for (i = 0; commands[i]; i++) {
+		printf("usage %s %s\n", commands[i]->name, commands[i]->args);
+		for (o = commands[i]->opts; o && o->name; o++)
+			printf("option %s --%s\n", commands[i]->name, o->name);
+	}
+	return 0;
 }
 
 static int run(struct ctx *c, int argc, char **argv)
@@ -421,6 +479,8 @@ static int run(struct ctx *c, int argc, char **argv)
 	if (help < 0)
 		return -help;
 	mb_output_init(c->json, c->verbose);
+	if (help & OPT_DUMP)
+		return dump_options();
 	if (help & OPT_VERSION) {
 		version_out();
 		return 0;
@@ -440,6 +500,8 @@ static int run(struct ctx *c, int argc, char **argv)
 	if (r < 0)
 		return -r;
 	mb_output_init(c->json, c->verbose);
+	if (r & OPT_DUMP)
+		return dump_options();
 	if (r & OPT_VERSION) {
 		version_out();
 		return 0;

@@ -78,6 +78,9 @@ struct ctx {
 enum {
 	CMD_DEVICE = 1u << 0, /* resolve --device before the command runs */
 	CMD_AUTH = 1u << 1,   /* authenticate (stored key) after check */
+	/* the word after the first argument is a value, never an option
+	 * (config goal -5) */
+	CMD_LITERAL_VALUE = 1u << 2,
 };
 
 /*
