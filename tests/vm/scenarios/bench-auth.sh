@@ -32,7 +32,7 @@ chown client $XDG_CONFIG_HOME $XDG_STATE_HOME $XDG_DATA_HOME
 spawn_as client /tmp/scan.log mibandctl --adapter hci1 --json --timeout 6 scan
 SCAN_PID=$!
 # not --verbose: the emulator's log lines would cost it time in every run
-spawn_as band $EMU_LOG miband-emu --adapter hci0 --profile mb3 --key "$KEY" \
+spawn_as band $EMU_LOG miband-emu --adapter hci0 --model mb3 --key "$KEY" \
 	--pairing never
 EMU_PID=$!
 wait_log $EMU_LOG 'miband-emu: ready|miband-emu: error' 20 ||

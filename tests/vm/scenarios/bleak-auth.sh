@@ -9,7 +9,7 @@
 KEY=0x8e4a17c2d3b6f05a19e27c44b0d3a6f1
 
 start_bleak --key "$KEY" --name "Mi Band 3"
-start_emu --profile mb3 --key "$KEY" --pairing never
+start_emu --model mb3 --key "$KEY" --pairing never
 wait_client
 [ "$CLIENT_RC" = 0 ] || fail "bleak client: $(grep -o 'CLIENT-FAIL.*' $CLIENT_LOG)"
 grep -q 'AUTH-OK' $CLIENT_LOG || fail "no AUTH-OK from the client"

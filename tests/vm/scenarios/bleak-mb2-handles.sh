@@ -1,5 +1,5 @@
 #!/bin/sh
-# miband-emu --profile mb2 serves the real Mi Band 2 attribute handles
+# miband-emu --model mb2 serves the real Mi Band 2 attribute handles
 # (PROTOCOL.md 1.2) where bluetoothd lets an application choose them:
 # bleak sees the characteristics at their real declaration handles, and
 # authentication works on the auth characteristic at 0x0053/0x0054.
@@ -16,7 +16,7 @@ start_bleak --key "$KEY" --name "MI Band 2" --list \
 	--expect-handle "00002a2b-0000-1000-8000-00805f9b34fb=0x002e" \
 	--expect-handle "00002a46-0000-1000-8000-00805f9b34fb=0x001e" \
 	--expect-handle "00002a37-0000-1000-8000-00805f9b34fb=0x0028"
-start_emu --profile mb2 --key "$KEY"
+start_emu --model mb2 --key "$KEY"
 wait_client
 [ "$CLIENT_RC" = 0 ] || fail "bleak client: $(grep -o 'CLIENT-FAIL.*' $CLIENT_LOG)"
 grep -q 'handles as expected' $CLIENT_LOG || fail "handles not checked"

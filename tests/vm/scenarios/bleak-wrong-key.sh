@@ -11,7 +11,7 @@
 KEY=0x30313233343536373839404142434445
 
 start_bleak --key "$KEY" --wrong-key --name "Mi Smart Band 4"
-start_emu --profile mb4 --key "$KEY" --acquire
+start_emu --model mb4 --key "$KEY" --acquire
 wait_client
 [ "$CLIENT_RC" = 0 ] || fail "bleak client: $(grep -o 'CLIENT-FAIL.*' $CLIENT_LOG)"
 grep -q 'AUTH-REJECTED' $CLIENT_LOG || fail "the client did not see 10 03 04"

@@ -16,7 +16,7 @@ chown client $XDG_CONFIG_HOME $XDG_STATE_HOME $XDG_DATA_HOME
 # scan first (btvirt: see central-auth.sh)
 spawn_as client /tmp/scan.log mibandctl --adapter hci1 --json --timeout 6 scan
 SCAN_PID=$!
-start_emu --profile mb3 --key "$KEY" --pairing never
+start_emu --model mb3 --key "$KEY" --pairing never
 ADDR=$(sed -n 's/.*ready: advertising .* on hci0 \([0-9A-F:]*\),.*/\1/p' $EMU_LOG)
 [ -n "$ADDR" ] || fail "no band address in the emulator's log"
 wait $SCAN_PID || fail "scan: $(tail -n 3 /tmp/scan.log)"

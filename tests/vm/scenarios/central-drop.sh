@@ -27,7 +27,7 @@ see_band() {
 	spawn_as client /tmp/scan.log mibandctl --adapter hci1 --json \
 		--timeout 12 scan
 	SCAN_PID=$!
-	if ! try_start_emu --profile mb3 --key "$KEY" --pairing never; then
+	if ! try_start_emu --model mb3 --key "$KEY" --pairing never; then
 		kill $SCAN_PID 2>/dev/null
 		wait $SCAN_PID
 		return 1
@@ -80,7 +80,7 @@ steps_after_drop() {
 	if [ "$(bluez_restarts)" != "$R_DROP" ]; then
 		see_band || return 1
 	else
-		try_start_emu --profile mb3 --key "$KEY" --pairing never ||
+		try_start_emu --model mb3 --key "$KEY" --pairing never ||
 			return 1
 	fi
 	spawn_as client /tmp/steps.log mibandctl --adapter hci1 \

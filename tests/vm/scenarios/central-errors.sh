@@ -18,7 +18,7 @@ ctl() { runas client mibandctl --adapter hci1 "$@"; }
 # edge is seen and BlueZ knows the band for the commands below
 spawn_as client /tmp/scan.log mibandctl --adapter hci1 --json --timeout 12 scan
 SCAN_PID=$!
-start_emu --profile mb3 --key "$KEY" --pairing never
+start_emu --model mb3 --key "$KEY" --pairing never
 ADDR=$(sed -n 's/.*ready: advertising .* on hci0 \([0-9A-F:]*\),.*/\1/p' $EMU_LOG)
 [ -n "$ADDR" ] || fail "no band address in the emulator's log"
 wait $SCAN_PID || fail "scan: $(tail -n 3 /tmp/scan.log)"

@@ -18,7 +18,7 @@ band_address() {
 # edge is seen and BlueZ knows the band for the commands below
 spawn_as client /tmp/scan.log mibandctl --adapter hci1 --json --timeout 12 scan
 SCAN_PID=$!
-start_emu --profile mb3 --pairing accept
+start_emu --model mb3 --pairing accept
 ADDR=$(band_address)
 [ -n "$ADDR" ] || fail "no band address in the emulator's log"
 wait $SCAN_PID || fail "scan: $(tail -n 3 /tmp/scan.log)"
@@ -45,7 +45,7 @@ stop_emu
 
 # a wearer who declines
 mv $EMU_LOG /tmp/emu-accept.log
-start_emu --profile mb3 --pairing decline
+start_emu --model mb3 --pairing decline
 ctl --device "$ADDR" --json pair --new-key >/tmp/decline.log \
 	2>/tmp/decline-err.log
 rc=$?

@@ -19,7 +19,7 @@ ctl() { runas client mibandctl --adapter hci1 "$@"; }
 # scan first (btvirt: see central-auth.sh)
 spawn_as client /tmp/scan.log mibandctl --adapter hci1 --json --timeout 6 scan
 SCAN_PID=$!
-start_emu --profile mb3 --key "$KEY" --pairing never --seed $SEED \
+start_emu --model mb3 --key "$KEY" --pairing never --seed $SEED \
 	--history-days 2
 ADDR=$(sed -n 's/.*ready: advertising .* on hci0 \([0-9A-F:]*\),.*/\1/p' $EMU_LOG)
 [ -n "$ADDR" ] || fail "no band address in the emulator's log"
