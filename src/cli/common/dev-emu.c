@@ -90,6 +90,8 @@ struct dev_emu {
 	bool erase;            /* MIBANDCTL_EMU_ERASE */
 	bool kill;             /* MIBANDCTL_EMU_KILL given */
 	unsigned kill_at, history_packets;
+	int sig;               /* MIBANDCTL_EMU_SIGNAL: the signal, 0 none */
+	unsigned sig_at, packets;
 };
 
 /* ---- state on disk ---- */
@@ -480,8 +482,12 @@ static void erase_filter(struct dev_emu *e, enum miband_link_dir dir,
 /*
  * The link's filter: MIBANDCTL_EMU_ERASE, MIBANDCTL_EMU_KILL (SIGKILL the
  * whole process just before the Nth, from 0, history packet enters the
- * link: fetch control writes and notifications, data packets) and
- * MIBANDCTL_EMU_FAULT (kinds 1 drop, 2 corrupt, 3 disconnect, 4 stall).
+ * link: fetch control writes and notifications, data packets),
+ * MIBANDCTL_EMU_SIGNAL=NAME:N (raise SIGINT, SIGTERM or SIGHUP just before
+ * the Nth, from 0, packet of any kind enters the link: a signal at a
+ * chosen point of the protocol, as a user's Ctrl-C would come, without
+ * timing) and MIBANDCTL_EMU_FAULT (kinds 1 drop, 2 corrupt, 3 disconnect,
+ * 4 stall).
  */
 static enum miband_link_verdict on_fault(enum miband_link_dir dir, int kind,
 					 enum miband_channel ch,
@@ -494,6 +500,8 @@ static enum miband_link_verdict on_fault(enum miband_link_dir dir, int kind,
 	    (kind == MIBAND_ACTION_WRITE || kind == MIBAND_ACTION_EVENT) &&
 	    e->kill && e->history_packets++ == e->kill_at)
 		raise(SIGKILL);
+	if (e->sig && e->packets++ == e->sig_at)
+		raise(e->sig);
 	erase_filter(e, dir, kind, ch, data, *len);
 	if (!e->fault)
 		return MIBAND_LINK_PASS;
@@ -529,6 +537,22 @@ static void parse_fault(struct dev_emu *e)
 		e->kill = true;
 		e->kill_at = (unsigned)strtoul(f, NULL, 10);
 	}
+	f = getenv("MIBANDCTL_EMU_SIGNAL");
+	if (f && *f) {
+		static const struct {
+			const char *name;
+			int sig;
+		} sigs[] = { { "INT:", SIGINT },
+			     { "TERM:", SIGTERM },
+			     { "HUP:", SIGHUP } };
+
+		for (i = 0; i < 3; i++)
+			if (!strncmp(f, sigs[i].name, strlen(sigs[i].name))) {
+				e->sig = sigs[i].sig;
+				e->sig_at = (unsigned)strtoul(
+					f + strlen(sigs[i].name), NULL, 10);
+			}
+	}
 }
 
 /* ---- the device ops ---- */
@@ -554,7 +578,7 @@ static int emu_run(struct mb_device *d, struct miband_session *s,
 		lc.trace = on_packet;
 		lc.user_data = e;
 		parse_fault(e);
-		if (e->fault || e->erase || e->kill)
+		if (e->fault || e->erase || e->kill || e->sig)
 			lc.filter = on_fault;
 		r = miband_link_init(&e->link, &lc, s, &e->band, 0);
 		if (r < 0)
