@@ -77,10 +77,21 @@ mkdir -m 700 "$R/state" # the emulated band's, for sync
 if [ "$(id -u)" = 0 ]; then chown -R 65534:65534 "$R/db" "$R/state"; fi
 chmod 555 "$R/db"
 chmod 444 "$R/db/m.db"
+# Under a wrapper (test.sh's valgrind stage) the wrapper script in $T is
+# root's alone: run the wrapper itself, with a log folder the user may write.
+ro_cmd=("$M")
+ro_env=()
+if [ -n "${MIBANDCTL_WRAPPER:-}" ]; then
+	vglogs="${MIBAND_VALGRIND_LOGS:-${TMPDIR:-/tmp}/miband-valgrind}/as-user"
+	mkdir -p "$vglogs"
+	if [ "$(id -u)" = 0 ]; then chown 65534:65534 "$vglogs"; fi
+	ro_cmd=("$MIBANDCTL_WRAPPER" "$build/mibandctl")
+	ro_env=(MIBAND_VALGRIND_LOGS="$vglogs")
+fi
 ro() {
 	set +e
-	as_user env -i PATH=/usr/bin:/bin HOME=/ TZ="$TZ" \
-		XDG_STATE_HOME="$R/state" MIBANDCTL_EMU_CLOCK=1764000000 "$M" "$@" >"$T/out" 2>"$T/err"
+	as_user env -i PATH=/usr/bin:/bin HOME=/ TZ="$TZ" "${ro_env[@]}" \
+		XDG_STATE_HOME="$R/state" MIBANDCTL_EMU_CLOCK=1764000000 "${ro_cmd[@]}" "$@" >"$T/out" 2>"$T/err"
 	rc=$?
 	set -e
 }
