@@ -516,7 +516,8 @@ void mb_json_end(struct mb_json *j)
 
 /* ---- records ---- */
 
-static void rec_vtext(struct mb_rec *r, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0)))
+rec_vtext(struct mb_rec *r, const char *fmt, va_list ap)
 {
 	int n;
 
